@@ -1,0 +1,3 @@
+from modelops.cli import run
+
+run()

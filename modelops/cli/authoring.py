@@ -1,0 +1,295 @@
+"""Commands that change the registry; each makes exactly one commit."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from modelops import ops
+from modelops.cli.common import open_registry, registry_option
+from modelops.cli.render import note, say
+from modelops.errors import Exit, ModelopsError, UsageError
+from modelops.registry import Change, Registry, Transaction
+from modelops.registry import init as init_registry
+from modelops.snapshot import Snapshot
+
+
+def _apply(registry: Registry, make: Callable[[Snapshot], Change], unchanged: str) -> int:
+    """Run one operation in a transaction and report its commit."""
+    with registry.transaction() as tx:
+        _notes(tx)
+        change = make(tx.snapshot.require_valid())
+        sha = tx.commit(change)
+    say(f"committed {sha[:10]}: {change.summary}" if sha else unchanged)
+    return Exit.OK
+
+
+def _notes(tx: Transaction) -> None:
+    for line in tx.notes:
+        note(line)
+    tx.notes.clear()
+
+
+@click.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+def init(directory: str) -> int:
+    """Make DIRECTORY a registry (git init too, if it is not in a repository)."""
+    _, sha = init_registry(Path(directory), Path.cwd())
+    say(f"initialised a modelops registry in {directory} (commit {sha[:10]})")
+    return Exit.OK
+
+
+@click.command()
+@click.argument("model_id", metavar="ID")
+@click.option(
+    "--base", required=True, help="An Ollama model (e.g. llama3.2:latest) or a registry id."
+)
+@click.option("--name", help="Display name.")
+@click.option("--description", help="One-line description.")
+@click.option("--system", help="System prompt.")
+@click.option(
+    "--system-file",
+    type=click.File("r", encoding="utf-8"),
+    help="Read the system prompt from a file.",
+)
+@click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An Ollama parameter (repeatable).",
+)
+@click.option("--hidden", is_flag=True, help="Hide it from the model selector.")
+@registry_option
+def create(
+    model_id: str,
+    base: str,
+    name: str | None,
+    description: str | None,
+    system: str | None,
+    system_file: Any,
+    tags: tuple[str, ...],
+    params: tuple[str, ...],
+    hidden: bool,
+    registry_dir: str | None,
+) -> int:
+    """Create model ID from a base model."""
+    if system is not None and system_file is not None:
+        raise UsageError("give --system or --system-file, not both")
+    fields: dict[str, Any] = {
+        "name": name,
+        "description": description,
+        "system": system if system_file is None else system_file.read(),
+        "tags": list(tags) or None,
+        "hidden": True if hidden else None,
+    }
+    parameters = {}
+    for text in params:
+        loc, value = ops.parse_assignment(f"parameters.{text}")
+        parameters[str(loc[1])] = value
+    fields["parameters"] = parameters or None
+    fields = {k: v for k, v in fields.items() if v is not None}
+    return _apply(
+        open_registry(registry_dir),
+        lambda s: ops.create(s, model_id, base, fields),
+        f"{model_id} already exists",
+    )
+
+
+@click.command("set")
+@click.argument("model_id", metavar="ID")
+@click.argument("assignments", nargs=-1, metavar="KEY=VALUE...")
+@click.option("--unset", "unset", multiple=True, metavar="KEY", help="Remove a key (repeatable).")
+@registry_option
+def set_(
+    model_id: str, assignments: tuple[str, ...], unset: tuple[str, ...], registry_dir: str | None
+) -> int:
+    """Set fields of model ID, e.g. parameters.temperature=0.3 or tags=[a,b]."""
+    pairs = [ops.parse_assignment(a) for a in assignments]
+    keys = [ops.parse_key(k) for k in unset]
+    return _apply(
+        open_registry(registry_dir),
+        lambda s: ops.set_fields(s, model_id, pairs, keys),
+        f"nothing changed: {model_id} already has these values",
+    )
+
+
+def _run_editor(path: Path) -> None:
+    command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        status = subprocess.call([*shlex.split(command), str(path)])
+    except FileNotFoundError:
+        raise ModelopsError(f"editor '{command}' not found (set VISUAL or EDITOR)") from None
+    if status != 0:
+        raise ModelopsError(f"editor '{command}' exited with status {status}; nothing was changed")
+
+
+@click.command()
+@click.argument("model_id", metavar="ID")
+@registry_option
+def edit(model_id: str, registry_dir: str | None) -> int:
+    """Open model ID in $EDITOR; commit when it is saved valid."""
+    from modelops.edit import edit as edit_model
+
+    with open_registry(registry_dir).transaction() as tx:
+        _notes(tx)
+        sha, keys = edit_model(tx, model_id, _run_editor)
+    say(f"committed {sha[:10]}: edited {', '.join(keys)}" if sha else "no changes")
+    return Exit.OK
+
+
+@click.command()
+@click.argument("source", metavar="SRC")
+@click.argument("new_id", metavar="NEW")
+@click.option("--name", help="Display name of the clone (default: '<name> (Clone)').")
+@registry_option
+def clone(source: str, new_id: str, name: str | None, registry_dir: str | None) -> int:
+    """Copy registry model SRC as NEW."""
+    return _apply(open_registry(registry_dir), lambda s: ops.clone(s, source, new_id, name), "")
+
+
+def _visibility(hidden: bool) -> click.Command:
+    verb = "hide" if hidden else "unhide"
+
+    @click.command(verb)
+    @click.argument("model_ids", nargs=-1, required=True, metavar="ID...")
+    @registry_option
+    def command(model_ids: tuple[str, ...], registry_dir: str | None) -> int:
+        return _apply(
+            open_registry(registry_dir),
+            lambda s: ops.set_hidden(s, list(model_ids), hidden),
+            f"nothing changed: already {'hidden' if hidden else 'visible'}",
+        )
+
+    command.help = (
+        "Hide models from the model selector (they stay usable)."
+        if hidden
+        else "Show hidden models in the model selector again."
+    )
+    return command
+
+
+@click.command()
+@click.argument("model_id", metavar="ID")
+@click.option("--public", is_flag=True, help="Everyone may use it.")
+@click.option("--group", "groups", multiple=True, help="A group (repeatable).")
+@click.option("--user", "users", multiple=True, help="A user (repeatable).")
+@click.option("--write", is_flag=True, help="Grant write (edit) access instead of read.")
+@registry_option
+def share(
+    model_id: str,
+    public: bool,
+    groups: tuple[str, ...],
+    users: tuple[str, ...],
+    write: bool,
+    registry_dir: str | None,
+) -> int:
+    """Give groups, users or everyone access to model ID in Open WebUI."""
+    return _apply(
+        open_registry(registry_dir),
+        lambda s: ops.share(s, model_id, public=public, groups=groups, users=users, write=write),
+        "nothing changed: already shared that way",
+    )
+
+
+@click.command()
+@click.argument("model_id", metavar="ID")
+@click.option("--public", is_flag=True, help="No longer public.")
+@click.option("--group", "groups", multiple=True, help="A group (repeatable).")
+@click.option("--user", "users", multiple=True, help="A user (repeatable).")
+@click.option("--all", "everyone", is_flag=True, help="Remove all access: private again.")
+@registry_option
+def unshare(
+    model_id: str,
+    public: bool,
+    groups: tuple[str, ...],
+    users: tuple[str, ...],
+    everyone: bool,
+    registry_dir: str | None,
+) -> int:
+    """Take access to model ID away again."""
+    return _apply(
+        open_registry(registry_dir),
+        lambda s: ops.unshare(
+            s, model_id, public=public, groups=groups, users=users, everyone=everyone
+        ),
+        "nothing changed: it was not shared that way",
+    )
+
+
+@click.command()
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="NEW")
+@registry_option
+def rename(old: str, new: str, registry_dir: str | None) -> int:
+    """Rename model OLD to NEW; models based on it follow."""
+    return _apply(open_registry(registry_dir), lambda s: ops.rename(s, old, new), "")
+
+
+@click.command()
+@click.argument("model_id", metavar="ID")
+@registry_option
+def delete(model_id: str, registry_dir: str | None) -> int:
+    """Delete model ID (refused while another model uses it as its base)."""
+    return _apply(open_registry(registry_dir), lambda s: ops.delete(s, model_id), "")
+
+
+@click.command()
+@click.argument("model_id", metavar="ID")
+@click.argument("rev", metavar="REV")
+@registry_option
+def rollback(model_id: str, rev: str, registry_dir: str | None) -> int:
+    """Restore model ID as it was at revision REV, as a new commit."""
+    registry = open_registry(registry_dir)
+    old = registry.load(rev)
+    sha = registry.repo.resolve(rev)
+    return _apply(
+        registry,
+        lambda s: ops.rollback(s, old, model_id, rev, sha),
+        f"nothing changed: {model_id} is already as it was at {rev}",
+    )
+
+
+@click.command()
+@click.option(
+    "--check", is_flag=True, help="Only list the files that are not formatted; exit 1 if any."
+)
+@registry_option
+def fmt(check: bool, registry_dir: str | None) -> int:
+    """Rewrite model files in the canonical layout (key order, indentation), keeping comments."""
+    registry = open_registry(registry_dir)
+    if check:
+        snapshot = registry.load().require_valid()
+        changed, _ = ops.fmt(snapshot)
+        for path in changed:
+            say(snapshot.source.shown(path))
+        if changed:
+            click.echo(
+                f"error: {len(changed)} file(s) need formatting (run 'modelops fmt')", err=True
+            )
+        return Exit.FAILURE if changed else Exit.OK
+    return _apply(registry, lambda s: ops.fmt(s)[1], "all model files are formatted")
+
+
+COMMANDS = [
+    init,
+    create,
+    edit,
+    set_,
+    clone,
+    _visibility(True),
+    _visibility(False),
+    share,
+    unshare,
+    rename,
+    delete,
+    rollback,
+    fmt,
+]

@@ -1,0 +1,41 @@
+"""Options and helpers shared by the commands."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from modelops.registry import Registry, discover
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+registry_option = click.option(
+    "--registry",
+    "registry_dir",
+    metavar="DIR",
+    help="The registry folder (default: MODELOPS_REGISTRY, the nearest folder with "
+    "modelops.yaml, or ./registry).",
+)
+rev_option = click.option("--rev", metavar="REV", help="Read the registry as of this git revision.")
+
+
+def output_option(*choices: str) -> Callable[[F], F]:
+    return click.option(
+        "--output",
+        "-o",
+        "output",
+        type=click.Choice(["text", *choices]),
+        default="text",
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def open_registry(registry_dir: str | None) -> Registry:
+    cwd = Path.cwd()
+    root = discover(registry_dir, os.environ.get("MODELOPS_REGISTRY"), cwd)
+    return Registry(root, cwd)

@@ -1,0 +1,172 @@
+"""Commands that only read: validate, list, show, history, schema."""
+
+from __future__ import annotations
+
+import click
+
+from modelops import spec
+from modelops.cli.common import open_registry, output_option, registry_option, rev_option
+from modelops.cli.render import emit_json, say, table
+from modelops.errors import Exit, SpecError
+from modelops.snapshot import SCHEMA_FILE, Model
+
+
+@click.command()
+@registry_option
+@rev_option
+@output_option("json")
+def validate(registry_dir: str | None, rev: str | None, output: str) -> int:
+    """Check every model file and modelops.yaml; report every problem at once."""
+    registry = open_registry(registry_dir)
+    snapshot = registry.load(rev)
+    problems = snapshot.problems
+    if output == "json":
+        emit_json(
+            {
+                "valid": not problems,
+                "models": len(snapshot.models),
+                "problems": [
+                    {
+                        "path": p.path,
+                        "line": p.line,
+                        "column": p.col,
+                        "key": p.key,
+                        "message": p.message,
+                    }
+                    for p in problems
+                ],
+            }
+        )
+        return Exit.FAILURE if problems else Exit.OK
+    if problems:
+        raise SpecError(problems)
+    if rev is None:
+        schema = snapshot.read(SCHEMA_FILE)
+        if schema is not None and schema.decode() != spec.schema_text():
+            click.echo(
+                f"warning: {SCHEMA_FILE} is out of date (run 'modelops schema --write')", err=True
+            )
+    count = len(snapshot.models)
+    say(f"ok: {count} model{'s' if count != 1 else ''} valid")
+    return Exit.OK
+
+
+def _status(model: Model) -> str:
+    s = model.spec
+    flags = []
+    if s.hidden:
+        flags.append("hidden")
+    if s.active is False:
+        flags.append("inactive")
+    if s.access and s.access.public:
+        flags.append("public")
+    return ",".join(flags) or "-"
+
+
+@click.command("list")
+@registry_option
+@rev_option
+@output_option("json")
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="TAG",
+    help="Only models with this tag (repeatable: all must match).",
+)
+@click.option(
+    "--hidden/--visible", "hidden", default=None, help="Only hidden, or only visible, models."
+)
+def list_(
+    registry_dir: str | None,
+    rev: str | None,
+    output: str,
+    tags: tuple[str, ...],
+    hidden: bool | None,
+) -> int:
+    """List the models in the registry."""
+    snapshot = open_registry(registry_dir).load(rev).require_valid()
+    models = [
+        m
+        for _, m in sorted(snapshot.models.items())
+        if all(t in (m.spec.tags or []) for t in tags)
+        and (hidden is None or bool(m.spec.hidden) == hidden)
+    ]
+    if output == "json":
+        emit_json([{"path": m.path, **m.spec.to_data()} for m in models])
+        return Exit.OK
+    rows = [
+        [m.id, m.spec.name or "", m.spec.base, ",".join(m.spec.tags or []), _status(m)]
+        for m in models
+    ]
+    table(["ID", "NAME", "BASE", "TAGS", "STATUS"], rows)
+    return Exit.OK
+
+
+@click.command()
+@click.argument("model_id", metavar="ID")
+@registry_option
+@rev_option
+@output_option("json")
+def show(model_id: str, registry_dir: str | None, rev: str | None, output: str) -> int:
+    """Print one model: its file as written, or its fields as JSON."""
+    snapshot = open_registry(registry_dir).load(rev).require_valid()
+    model = snapshot.get(model_id)
+    if output == "json":
+        chain = _chain(snapshot.specs(), model_id)
+        emit_json({"path": model.path, "base_chain": chain, **model.spec.to_data()})
+        return Exit.OK
+    click.echo((snapshot.read(model.path) or b"").decode("utf-8-sig"), nl=False)
+    return Exit.OK
+
+
+def _chain(specs: dict[str, spec.ModelSpec], model_id: str) -> list[str]:
+    from modelops.checks import base_chain
+
+    return base_chain(specs, model_id)[1:]
+
+
+@click.command()
+@click.argument("model_id", metavar="[ID]", required=False)
+@registry_option
+@output_option("json")
+@click.option("--limit", "-n", type=click.IntRange(min=1), help="Show at most N entries.")
+def history(model_id: str | None, registry_dir: str | None, output: str, limit: int | None) -> int:
+    """The changes made to the registry, or to one model, newest first."""
+    from modelops.history import history as read_history
+
+    registry = open_registry(registry_dir)
+    entries = read_history(registry.repo, registry.prefix, model_id, limit)
+    if output == "json":
+        emit_json([e.as_json() for e in entries])
+        return Exit.OK
+    if not entries:
+        say(f"no history for '{model_id}'" if model_id else "no history yet")
+        return Exit.OK
+    rows = [
+        [e.sha[:10], e.date[:10], e.author, e.op, ",".join(e.models), e.subject] for e in entries
+    ]
+    table(["COMMIT", "DATE", "AUTHOR", "OP", "MODELS", "SUBJECT"], rows)
+    return Exit.OK
+
+
+@click.command()
+@registry_option
+@click.option("--write", is_flag=True, help=f"Write it to the registry's {SCHEMA_FILE} and commit.")
+def schema(registry_dir: str | None, write: bool) -> int:
+    """Print the JSON Schema of a model file (editors use it to complete and check)."""
+    text = spec.schema_text()
+    if not write:
+        click.echo(text, nl=False)
+        return Exit.OK
+    from modelops.registry import Change
+
+    registry = open_registry(registry_dir)
+    with registry.transaction() as tx:
+        change = Change("schema", f"Update {SCHEMA_FILE}", {SCHEMA_FILE: text.encode()}, ())
+        sha = tx.commit(change)
+    say(f"committed {sha[:10]}: {change.summary}" if sha else f"{SCHEMA_FILE} is up to date")
+    return Exit.OK
+
+
+COMMANDS = [validate, list_, show, history, schema]

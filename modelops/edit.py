@@ -1,0 +1,86 @@
+"""`modelops edit`: open a model in the user's editor until it is valid, then commit it.
+
+Like `kubectl edit`, a file with problems is reopened with the problems listed in a comment
+block at the top; saving it unchanged gives up and leaves the registry as it was.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from modelops.errors import ModelopsError, Problem, SpecError
+from modelops.registry import Change, Transaction
+from modelops.snapshot import parse_model
+from modelops.spec import changed_keys
+
+MARK = "# ! "
+Editor = Callable[[Path], None]
+
+
+def edit(tx: Transaction, model_id: str, editor: Editor) -> tuple[str | None, list[str]]:
+    """Returns the new commit (None when nothing changed) and the keys that changed."""
+    model = tx.snapshot.get(model_id)
+    raw = tx.snapshot.read(model.path) or b""
+    original = raw.decode("utf-8-sig")
+    text = original
+    problems: list[Problem] = []
+    with tempfile.TemporaryDirectory(prefix="modelops-edit-") as tmp:
+        scratch = Path(tmp) / f"{model_id}.yaml"
+        while True:
+            presented = _header(problems) + text
+            scratch.write_text(presented, encoding="utf-8")
+            editor(scratch)
+            edited = scratch.read_text(encoding="utf-8")
+            if edited == presented and problems:
+                raise ModelopsError(
+                    f"edit abandoned: {model.path} still had problems; nothing was changed"
+                )
+            text = _strip_header(edited)
+            if text == original:
+                return None, []
+            new, problems = parse_model(text.encode(), model.placed.shown, model.path)
+            if new is not None and new.spec.id != model_id:
+                problems = [
+                    new.placed.problem(
+                        "id", f"cannot change in edit (use 'modelops rename {model_id} NEW')"
+                    )
+                ]
+            if problems or new is None:
+                continue
+            keys = changed_keys(model.spec.to_data(), new.spec.to_data())
+            change = Change(
+                op="edit",
+                summary=f"Edit {model_id}: {', '.join(keys)}"[:120] if keys else f"Edit {model_id}",
+                writes={model.path: text.encode()},
+                models=(model_id,),
+            )
+            try:
+                return tx.commit(change), keys
+            except SpecError as exc:
+                problems = exc.problems
+
+
+def _header(problems: list[Problem]) -> str:
+    if not problems:
+        return ""
+    lines = [
+        "modelops: this file has problems. Fix them and save, or save it unchanged to give up.",
+        *(str(_shifted(p, len(problems) + 2)) for p in problems),
+    ]
+    return "".join(f"{MARK}{line}\n" for line in lines) + MARK.rstrip() + "\n"
+
+
+def _shifted(problem: Problem, by: int) -> Problem:
+    """Line numbers as the user sees them, below the header."""
+    if not problem.line:
+        return problem
+    return Problem(problem.path, problem.line + by, problem.col, problem.key, problem.message)
+
+
+def _strip_header(text: str) -> str:
+    lines = text.splitlines(keepends=True)
+    while lines and (lines[0].startswith(MARK) or lines[0].rstrip("\n") == MARK.rstrip()):
+        lines.pop(0)
+    return "".join(lines)
