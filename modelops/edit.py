@@ -32,7 +32,7 @@ def edit(tx: Transaction, model_id: str, editor: Editor) -> tuple[str | None, li
             presented = _header(problems) + text
             scratch.write_text(presented, encoding="utf-8")
             editor(scratch)
-            edited = scratch.read_text(encoding="utf-8")
+            edited = scratch.read_bytes().decode("utf-8", errors="replace")
             if edited == presented and problems:
                 raise ModelopsError(
                     f"edit abandoned: {model.path} still had problems; nothing was changed"
@@ -40,7 +40,8 @@ def edit(tx: Transaction, model_id: str, editor: Editor) -> tuple[str | None, li
             text = _strip_header(edited)
             if text == original:
                 return None, []
-            new, problems = parse_model(text.encode(), model.placed.shown, model.path)
+            body = _strip_header_bytes(scratch.read_bytes())
+            new, problems = parse_model(body, model.placed.shown, model.path)
             if new is not None and new.spec.id != model_id:
                 problems = [
                     new.placed.problem(
@@ -53,7 +54,7 @@ def edit(tx: Transaction, model_id: str, editor: Editor) -> tuple[str | None, li
             change = Change(
                 op="edit",
                 summary=f"Edit {model_id}: {', '.join(keys)}"[:120] if keys else f"Edit {model_id}",
-                writes={model.path: text.encode()},
+                writes={model.path: body},
                 models=(model_id,),
             )
             try:
@@ -84,3 +85,13 @@ def _strip_header(text: str) -> str:
     while lines and (lines[0].startswith(MARK) or lines[0].rstrip("\n") == MARK.rstrip()):
         lines.pop(0)
     return "".join(lines)
+
+
+def _strip_header_bytes(raw: bytes) -> bytes:
+    """The edited file as saved, minus our header; undecodable bytes are left for the parser
+    to report."""
+    lines = raw.splitlines(keepends=True)
+    mark = MARK.encode()
+    while lines and (lines[0].startswith(mark) or lines[0].rstrip(b"\n") == mark.rstrip()):
+        lines.pop(0)
+    return b"".join(lines)

@@ -230,6 +230,8 @@ class _Builder:
         if isinstance(node, ScalarNode):
             value = self._scalar(node)
         elif isinstance(node, SequenceNode):
+            if node.tag != _TAG + "seq":
+                self._fail(node, f"unsupported tag {_short_tag(node.tag)} (remove it)")
             value = []
             self._built[key] = value
             value.extend(self._value(item) for item in node.value)
@@ -242,14 +244,15 @@ class _Builder:
 
     def _mapping(self, node: MappingNode) -> dict[str, Any]:
         if node.tag not in (_TAG + "map",):
-            self._fail(node, f"unsupported tag {node.tag} (remove it)")
+            self._fail(node, f"unsupported tag {_short_tag(node.tag)} (remove it)")
         out: dict[str, Any] = {}
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode) or key_node.tag == _TAG + "merge":
-                self._fail(
-                    key_node, "keys must be plain strings (merge keys '<<' are not supported)"
-                )
+            if not isinstance(key_node, ScalarNode) or key_node.tag != _TAG + "str":
+                self._fail(key_node, "keys must be plain strings")
+                continue
+            if key_node.value == "<<" and not key_node.style:
+                self._fail(key_node, "merge keys '<<' are not supported (write the keys out)")
                 continue
             key = key_node.value
             if key in seen:
@@ -284,8 +287,12 @@ class _Builder:
             except ValueError:
                 self._fail(node, f"{text!r} is not a number")
                 return None
-        self._fail(node, f"unsupported tag {tag} (remove it, or quote the value)")
+        self._fail(node, f"unsupported tag {_short_tag(tag)} (remove it, or quote the value)")
         return text
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
 
 
 def parse_value(text: str) -> Any:

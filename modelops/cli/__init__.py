@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import click
 
 from modelops import __version__
-from modelops.errors import Exit, ModelopsError
+from modelops.errors import Exit, ModelopsError, SpecError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -51,13 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"error: {exc.format_message()}", err=True)
         return Exit.USAGE
     except ModelopsError as exc:
-        lines = exc.lines()
-        if len(lines) == 1:
-            click.echo(f"error: {lines[0]}", err=True)
-        else:
-            for line in lines:
+        if isinstance(exc, SpecError):
+            for line in exc.lines():
                 click.echo(line, err=True)
-            click.echo(f"error: {exc.message}", err=True)
+        click.echo(f"error: {exc.message}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

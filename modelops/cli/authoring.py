@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from modelops import ops
-from modelops.cli.common import open_registry, registry_option
+from modelops.cli.common import lock_timeout, open_registry, registry_option
 from modelops.cli.render import note, say
 from modelops.errors import Exit, ModelopsError, UsageError
 from modelops.registry import Change, Registry, Transaction
@@ -22,7 +22,7 @@ from modelops.snapshot import Snapshot
 
 def _apply(registry: Registry, make: Callable[[Snapshot], Change], unchanged: str) -> int:
     """Run one operation in a transaction and report its commit."""
-    with registry.transaction() as tx:
+    with registry.transaction(lock_timeout()) as tx:
         _notes(tx)
         change = make(tx.snapshot.require_valid())
         sha = tx.commit(change)
@@ -138,7 +138,7 @@ def edit(model_id: str, registry_dir: str | None) -> int:
     """Open model ID in $EDITOR; commit when it is saved valid."""
     from modelops.edit import edit as edit_model
 
-    with open_registry(registry_dir).transaction() as tx:
+    with open_registry(registry_dir).transaction(lock_timeout()) as tx:
         _notes(tx)
         sha, keys = edit_model(tx, model_id, _run_editor)
     say(f"committed {sha[:10]}: edited {', '.join(keys)}" if sha else "no changes")

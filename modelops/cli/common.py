@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from modelops.errors import UsageError
 from modelops.registry import Registry, discover
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,6 +34,14 @@ def output_option(*choices: str) -> Callable[[F], F]:
         show_default=True,
         help="Output format.",
     )
+
+
+def lock_timeout() -> float:
+    """Seconds to wait for another operation's lock (MODELOPS_LOCK_TIMEOUT, default 60)."""
+    try:
+        return float(os.environ.get("MODELOPS_LOCK_TIMEOUT", "60"))
+    except ValueError:
+        raise UsageError("MODELOPS_LOCK_TIMEOUT must be a number of seconds") from None
 
 
 def open_registry(registry_dir: str | None) -> Registry:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import click
 
 from modelops import spec
-from modelops.cli.common import open_registry, output_option, registry_option, rev_option
+from modelops.cli.common import (
+    lock_timeout,
+    open_registry,
+    output_option,
+    registry_option,
+    rev_option,
+)
 from modelops.cli.render import emit_json, say, table
 from modelops.errors import Exit, SpecError
 from modelops.snapshot import SCHEMA_FILE, Model
@@ -162,7 +168,7 @@ def schema(registry_dir: str | None, write: bool) -> int:
     from modelops.registry import Change
 
     registry = open_registry(registry_dir)
-    with registry.transaction() as tx:
+    with registry.transaction(lock_timeout()) as tx:
         change = Change("schema", f"Update {SCHEMA_FILE}", {SCHEMA_FILE: text.encode()}, ())
         sha = tx.commit(change)
     say(f"committed {sha[:10]}: {change.summary}" if sha else f"{SCHEMA_FILE} is up to date")

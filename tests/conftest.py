@@ -1,0 +1,43 @@
+"""Shared fixtures: an isolated home and git config for every test, and throw-away registries."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import RegistryFixture
+
+REAL_HOME = Path.home()
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """No test reads or writes the real home, the user's git config or a real Ollama."""
+    home = tmp_path_factory.mktemp("home")
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text("[user]\n\tname = Test User\n\temail = test@example.com\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in ("MODELOPS_REGISTRY", "OLLAMA_HOST", "OLLAMA_API_KEY", "VISUAL", "EDITOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+    yield
+    stray = [p for p in (REAL_HOME / ".modelops",) if p.exists()]
+    assert not stray, f"a test wrote into the real home: {stray}"
+
+
+@pytest.fixture
+def reg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RegistryFixture:
+    """An initialised registry at the top of a fresh git repository; the cwd is its folder."""
+    fixture = RegistryFixture.create(tmp_path / "repo")
+    monkeypatch.chdir(fixture.root)
+    return fixture
+
+
+@pytest.fixture(autouse=True)
+def _no_real_ollama() -> None:
+    assert "OLLAMA_HOST" not in os.environ

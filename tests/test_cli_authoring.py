@@ -1,0 +1,462 @@
+"""End to end: each authoring command's exit code, output, resulting file and git history."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import RegistryFixture, run
+
+
+def test_init_makes_a_repository_and_one_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("init", "reg")
+    assert result.code == 0, result.err
+    assert result.out.startswith("initialised a modelops registry in reg (commit ")
+    reg = RegistryFixture(tmp_path / "reg")
+    assert reg.subjects() == ["Initialise the modelops registry"]
+    assert "Modelops-Op: init" in reg.last_message()
+    assert reg.last_paths() == [
+        "avatars/.gitkeep",
+        "model.schema.json",
+        "modelops.yaml",
+        "models/.gitkeep",
+    ]
+    assert run("init", "reg").code == 64  # already a registry
+    monkeypatch.chdir(tmp_path / "reg")
+    assert run("validate").out == "ok: 0 models valid\n"
+
+
+def test_init_inside_a_monorepo_commits_under_the_subfolder(tmp_path: Path, monkeypatch):
+    reg = RegistryFixture.create(tmp_path / "mono")  # a registry at the top of a repo
+    monkeypatch.chdir(reg.root)
+    assert run("init", "team/models-registry").code == 0
+    assert reg.last_paths()[0].startswith("team/models-registry/")
+    result = run("create", "x", "--base", "mistral", "--registry", "team/models-registry")
+    assert result.code == 0, result.err
+    assert reg.last_paths() == ["team/models-registry/models/x.yaml"]
+
+
+def test_create_writes_a_canonical_file_and_one_commit(reg: RegistryFixture):
+    result = run(
+        "create", "sql-tutor", "--base", "llama3.2", "--name", "SQL Tutor",
+        "--system", "You teach SQL.\nStep by step.", "--tag", "education", "--tag", "sql",
+        "--param", "temperature=0.4", "--param", "stop=[<|eot_id|>]",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert result.out.startswith("committed ")
+    assert result.out.endswith(": Create model sql-tutor from llama3.2\n")
+    assert reg.read("sql-tutor") == textwrap.dedent(
+        """\
+        # yaml-language-server: $schema=../model.schema.json
+        version: 1
+        id: sql-tutor
+        name: SQL Tutor
+        base: llama3.2
+        tags: [education, sql]
+        system: |-
+          You teach SQL.
+          Step by step.
+        parameters:
+          temperature: 0.4
+          stop: [<|eot_id|>]
+        """
+    )
+    assert reg.last_paths() == ["models/sql-tutor.yaml"]
+    assert reg.last_message().endswith(
+        "Modelops-Op: create\nModelops-Model: sql-tutor\nModelops-Base: llama3.2"
+    )
+    assert reg.status() == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["create", "Bad Id", "--base", "x"], "error: 'Bad Id' is not a valid model id"),
+        (["create", "../escape", "--base", "x"], "error: '../escape' is not a valid model id"),
+        (["create", "faq", "--base", "x"], "error: model 'faq' already exists"),
+        (
+            ["create", "new", "--base", "Llama 3"],
+            "models/new.yaml:4:1: base: 'Llama 3' is neither a registry model nor a valid Ollama "
+            "model name (invalid model 'Llama 3'; e.g. llama3.2:latest or "
+            "hf.co/<user>/<repo>:<quant>)",
+        ),
+        (
+            ["create", "new", "--base", "x", "--param", "mirostat=1"],
+            "models/new.yaml:6:3: parameters.mirostat: removed in Ollama 0.7.0 (delete it)",
+        ),
+    ],
+)
+def test_create_refuses_bad_input_and_leaves_the_repository_alone(reg, args, error):
+    reg.add("faq", base="mistral")
+    head = reg.head()
+    result = run(*args)
+    assert result.code in (1, 64)
+    assert error in result.err
+    assert "Traceback" not in result.err
+    assert reg.head() == head
+    assert reg.status() == ""
+
+
+def test_create_without_base_is_a_usage_error(reg):
+    result = run("create", "x")
+    assert result.code == 64
+    assert "Missing option '--base'" in result.err
+
+
+def test_set_changes_only_the_lines_it_must(reg: RegistryFixture):
+    reg.write(
+        "faq",
+        textwrap.dedent(
+            """\
+            version: 1
+            id: faq   # keep this comment
+            base: mistral
+            # the prompt
+            system: Answer briefly.
+            parameters:
+                temperature: 0.7    # tuned by hand
+                stop:
+                - "###"
+            """
+        ),
+    )
+    reg.commit("hand-written faq")
+    result = run(
+        "set", "faq", "parameters.temperature=0.3", "name=2024", "capabilities.vision=false"
+    )
+    assert result.code == 0, result.err
+    assert reg.read("faq") == textwrap.dedent(
+        """\
+        version: 1
+        id: faq   # keep this comment
+        name: '2024'
+        base: mistral
+        # the prompt
+        system: Answer briefly.
+        parameters:
+            temperature: 0.3    # tuned by hand
+            stop:
+            - "###"
+        capabilities:
+            vision: false
+        """
+    )
+    message = reg.last_message()
+    assert message.startswith(
+        "Set parameters.temperature=0.3, name=2024, capabilities.vision=false on faq"
+    )
+    assert "Modelops-Op: set\nModelops-Model: faq" in message
+
+
+def test_set_unset_and_typed_values(reg: RegistryFixture):
+    reg.add("faq", base="mistral", parameters={"temperature": 0.2, "top_k": 10})
+    assert (
+        run("set", "faq", "tags=[a, b]", "parameters.seed=42", "--unset", "parameters.top_k").code
+        == 0
+    )
+    text = reg.read("faq")
+    assert "tags: [a, b]" in text
+    assert "seed: 42" in text
+    assert "top_k" not in text
+    assert run("set", "faq", "parameters.seed=42").out == (
+        "nothing changed: faq already has these values\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["set", "faq", "parameters.temperature=hot"],
+         "models/faq.yaml:6:16: parameters.temperature: expected a number, got string 'hot'"),
+        (["set", "faq", "parameters.temprature=0.3"],
+         "models/faq.yaml:6:3: parameters.temprature: unknown parameter "
+         "(did you mean 'temperature'?)"),
+        (["set", "faq", "id=other"], "error: 'id' cannot be set (use 'modelops rename')"),
+        (["set", "faq", "nonsense=1"], "error: 'nonsense': 'nonsense' is not a field of a model"),
+        (["set", "faq", "temperature"], "error: 'temperature' is not KEY=VALUE"),
+        (["set", "faq", "--unset", "description"], "error: 'description' is not set in faq"),
+        (["set", "nope", "hidden=true"], "error: no model 'nope' in the registry"),
+        (["set", "faq"], "error: nothing to set"),
+    ],
+)  # fmt: skip
+def test_set_refuses_bad_input(reg, args, error):
+    reg.add("faq", base="mistral")
+    head = reg.head()
+    result = run(*args)
+    assert result.code in (1, 64), result
+    assert error in result.err
+    assert reg.head() == head
+    assert reg.status() == ""
+
+
+def test_set_refuses_a_file_with_local_edits(reg):
+    path = reg.add("faq", base="mistral")
+    path.write_text(path.read_text() + "# my local note\n")
+    result = run("set", "faq", "hidden=true")
+    assert result.code == 1
+    assert result.err == (
+        "error: models/faq.yaml: uncommitted changes in a file this operation must change "
+        "(commit or discard them first; see 'git status')\n"
+    )
+    assert path.read_text().endswith("# my local note\n")
+
+
+def test_writes_never_sweep_up_other_uncommitted_work(reg):
+    reg.add("faq", base="mistral")
+    reg.add("other", base="mistral")
+    (reg.root / "notes.txt").write_text("untracked\n")
+    other = reg.root / "models" / "other.yaml"
+    other.write_text(other.read_text() + "description: staged by the user\n")
+    reg.git("add", "models/other.yaml")
+    assert run("hide", "faq").code == 0
+    assert reg.last_paths() == ["models/faq.yaml"]
+    assert reg.status() == "M  models/other.yaml\n?? notes.txt\n"
+
+
+def test_clone_copies_and_names_the_clone(reg):
+    reg.add("faq", base="mistral", name="FAQ", system="Be brief.")
+    result = run("clone", "faq", "faq-de")
+    assert result.code == 0, result.err
+    text = reg.read("faq-de")
+    assert "id: faq-de\n" in text
+    assert "name: FAQ (Clone)\n" in text
+    assert "system: Be brief.\n" in text
+    assert reg.last_paths() == ["models/faq-de.yaml"]
+    assert "Modelops-Op: clone\nModelops-Model: faq-de\nModelops-Source: faq" in reg.last_message()
+    assert run("clone", "faq", "faq-fr", "--name", "FAQ (French)").code == 0
+    assert "name: FAQ (French)\n" in reg.read("faq-fr")
+
+
+def test_cloning_a_base_model_is_refused_with_the_create_command(reg):
+    result = run("clone", "llama3.2:latest", "mine")
+    assert result.code == 64
+    assert result.err == (
+        "error: 'llama3.2:latest' is not a model in this registry, so it cannot be cloned "
+        "(to make a model from the Ollama model 'llama3.2:latest', run: "
+        "modelops create mine --base llama3.2:latest)\n"
+    )
+
+
+def test_hide_and_unhide(reg):
+    reg.add("a", base="mistral")
+    reg.add("b", base="mistral")
+    assert run("hide", "a", "b").code == 0
+    assert reg.subjects()[0] == "Hide a, b"
+    assert reg.last_paths() == ["models/a.yaml", "models/b.yaml"]
+    assert "hidden: true" in reg.read("a")
+    assert run("list", "--hidden").out.splitlines()[1].startswith("a ")
+    assert run("hide", "a").out == "nothing changed: already hidden\n"
+    assert run("unhide", "a").code == 0
+    assert "hidden" not in reg.read("a")
+    assert reg.subjects()[0] == "Unhide a"
+
+
+def test_share_and_unshare(reg):
+    reg.add("m", base="mistral")
+    assert run("share", "m", "--public").code == 0
+    assert run("share", "m", "--group", "eng", "--group", "ops").code == 0
+    assert run("share", "m", "--user", "ana", "--write").code == 0
+    assert reg.read("m").endswith(
+        "access:\n"
+        "  public: true\n"
+        "  read: {groups: [eng, ops], users: []}\n"
+        "  write: {groups: [], users: [ana]}\n"
+    )
+    assert reg.subjects()[:3] == [
+        "Share m with user ana (write)",
+        "Share m with group eng, group ops (read)",
+        "Share m with everyone (read)",
+    ]
+    assert run("unshare", "m", "--group", "eng", "--user", "ana").code == 0
+    assert reg.read("m").endswith("access:\n  public: true\n  read: {groups: [ops], users: []}\n")
+    assert run("unshare", "m", "--all").code == 0
+    assert "access" not in reg.read("m")
+    assert run("share", "m").code == 64
+
+
+def test_rename_moves_the_file_and_the_children_follow(reg):
+    reg.add("faq", base="mistral")
+    reg.add("faq-strict", base="faq")
+    reg.add("unrelated", base="mistral")
+    result = run("rename", "faq", "support")
+    assert result.code == 0, result.err
+    assert not (reg.root / "models/faq.yaml").exists()
+    assert "id: support\n" in reg.read("support")
+    assert "base: support\n" in reg.read("faq-strict")
+    assert reg.last_paths() == ["models/faq-strict.yaml", "models/faq.yaml", "models/support.yaml"]
+    message = reg.last_message()
+    assert message.startswith("Rename faq to support\n\nfaq-strict: base faq -> support\n")
+    assert "Modelops-Source: faq\nModelops-Updated: faq-strict" in message
+    assert run("rename", "support", "unrelated").code == 64
+
+
+def test_delete_refuses_while_a_model_is_based_on_it(reg):
+    reg.add("faq", base="mistral")
+    reg.add("faq-de", base="faq")
+    reg.add("faq-fr", base="faq")
+    result = run("delete", "faq")
+    assert result.code == 64
+    assert result.err == (
+        "error: cannot delete 'faq': it is the base of faq-de, faq-fr "
+        "(change their base or delete them first)\n"
+    )
+    assert run("delete", "faq-de").code == 0
+    assert reg.subjects()[0] == "Delete model faq-de"
+    assert not (reg.root / "models/faq-de.yaml").exists()
+
+
+def test_delete_removes_an_avatar_no_other_model_shows(reg):
+    (reg.root / "avatars/a.png").write_bytes(PNG)
+    reg.add("a", base="mistral", avatar="avatars/a.png")
+    reg.add("b", base="mistral", avatar="avatars/a.png")
+    assert run("delete", "a").code == 0
+    assert (reg.root / "avatars/a.png").exists()  # b still shows it
+    assert run("delete", "b").code == 0
+    assert reg.last_paths() == ["avatars/a.png", "models/b.yaml"]
+
+
+def test_history_and_rollback(reg):
+    reg.add("faq", base="mistral", system="Version one.")
+    assert run("set", "faq", "system=Version two.").code == 0
+    assert run("set", "faq", "system=Version three.").code == 0
+    first = reg.git("log", "--format=%H", "-1", "--skip=2").strip()
+    result = run("rollback", "faq", first)
+    assert result.code == 0, result.err
+    assert "system: Version one.\n" in reg.read("faq")
+    assert f"Modelops-Revision: {first}" in reg.last_message()
+    history = run("history", "faq").out.splitlines()
+    assert history[0].split() == ["COMMIT", "DATE", "AUTHOR", "OP", "MODELS", "SUBJECT"]
+    assert [line.split("Test User")[1].split()[0] for line in history[1:]] == [
+        "rollback",
+        "set",
+        "set",
+        "commit",
+    ]
+    assert history[1].endswith(f"rollback  faq     Roll back faq to {first} ({first[:12]})")
+    assert (
+        run("rollback", "faq", "HEAD").out == "nothing changed: faq is already as it was at HEAD\n"
+    )
+    assert run("rollback", "faq", "no-such-rev").err == (
+        "error: unknown revision 'no-such-rev' (name a commit, branch or tag; see 'git log')\n"
+    )
+
+
+def test_rollback_restores_a_deleted_model(reg):
+    reg.add("gone", base="mistral")
+    before = reg.head()
+    assert run("delete", "gone").code == 0
+    assert run("rollback", "gone", before).code == 0
+    assert (reg.root / "models/gone.yaml").exists()
+    assert run("rollback", "never", before).err == (
+        "error: model 'never' did not exist at " + before + " (see 'modelops history')\n"
+    )
+
+
+def test_history_follows_renames(reg):
+    reg.add("faq", base="mistral")
+    assert run("set", "faq", "hidden=true").code == 0
+    assert run("rename", "faq", "support").code == 0
+    assert run("set", "support", "description=Help desk").code == 0
+    lines = run("history", "support", "-o", "json").out
+    import json
+
+    ops = [e["op"] for e in json.loads(lines)]
+    assert ops == ["set", "rename", "set", "commit"]
+
+
+def test_fmt_check_and_fix(reg):
+    reg.write(
+        "messy",
+        "base: mistral   # the base\nid: messy\nversion: 1\nparameters:\n    temperature: 0.2\n",
+    )
+    reg.commit("messy by hand")
+    check = run("fmt", "--check")
+    assert check.code == 1
+    assert check.out == "models/messy.yaml\n"
+    assert run("fmt").code == 0
+    assert reg.read("messy") == (
+        "# yaml-language-server: $schema=../model.schema.json\n"
+        "version: 1\nid: messy\nbase: mistral   # the base\nparameters:\n  temperature: 0.2\n"
+    )
+    assert reg.subjects()[0] == "Format 1 model file"
+    assert run("fmt", "--check").code == 0
+    assert run("fmt").out == "all model files are formatted\n"
+
+
+def test_edit_reopens_until_valid_then_commits(reg, tmp_path, monkeypatch):
+    reg.add("faq", base="mistral", parameters={"temperature": 0.2})
+    script = tmp_path / "editor.py"
+    script.write_text(
+        textwrap.dedent(
+            """\
+            import pathlib, sys
+            path = pathlib.Path(sys.argv[1])
+            calls = pathlib.Path(sys.argv[0]).with_suffix(".calls")
+            n = int(calls.read_text()) if calls.exists() else 0
+            calls.write_text(str(n + 1))
+            (calls.parent / f"seen{n}.txt").write_text(path.read_text())
+            text = path.read_text()
+            if n == 0:
+                path.write_text(text.replace("temperature: 0.2", "temprature: 0.3"))
+            else:
+                body = "".join(l for l in text.splitlines(True) if not l.startswith("# !"))
+                path.write_text(body.replace("temprature: 0.3", "temperature: 0.3"))
+            """
+        )
+    )
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    result = run("edit", "faq")
+    assert result.code == 0, result.err
+    assert result.out.endswith(": edited parameters.temperature\n")
+    second = (tmp_path / "seen1.txt").read_text()
+    assert second.startswith(
+        "# ! modelops: this file has problems. "
+        "Fix them and save, or save it unchanged to give up.\n"
+        "# ! models/faq.yaml:9:3: parameters.temprature: unknown parameter "
+        "(did you mean 'temperature'?)\n# !\n"
+    )
+    assert "temperature: 0.3" in reg.read("faq")
+    assert reg.subjects()[0] == "Edit faq: parameters.temperature"
+
+
+def test_edit_saved_unchanged_with_problems_gives_up(reg, tmp_path, monkeypatch):
+    reg.add("faq", base="mistral")
+    head = reg.head()
+    script = tmp_path / "editor.py"
+    script.write_text(
+        "import pathlib, sys\n"
+        "p = pathlib.Path(sys.argv[1]); t = p.read_text()\n"
+        "if not t.startswith('# !'): p.write_text(t.replace('base: mistral', 'base: Bad Name'))\n"
+    )
+    monkeypatch.setenv("VISUAL", f"{sys.executable} {script}")
+    result = run("edit", "faq")
+    assert result.code == 1
+    assert (
+        result.err
+        == "error: edit abandoned: models/faq.yaml still had problems; nothing was changed\n"
+    )
+    assert reg.head() == head
+    assert reg.status() == ""
+
+
+def test_edit_without_changes_and_with_a_failing_editor(reg, monkeypatch):
+    reg.add("faq", base="mistral")
+    monkeypatch.setenv("EDITOR", "true")
+    assert run("edit", "faq").out == "no changes\n"
+    monkeypatch.setenv("EDITOR", "false")
+    assert (
+        run("edit", "faq").err
+        == "error: editor 'false' exited with status 1; nothing was changed\n"
+    )
+    monkeypatch.setenv("EDITOR", "no-such-editor-here")
+    assert "not found (set VISUAL or EDITOR)" in run("edit", "faq").err
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+)
