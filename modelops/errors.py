@@ -77,3 +77,6 @@ class SpecError(ModelopsError):
 
     def lines(self) -> list[str]:
         return [str(p) for p in self.problems]
+
+    def __str__(self) -> str:
+        return "\n".join([*self.lines(), self.message])

@@ -68,6 +68,7 @@ class Repo:
         self.top = Path(self._repo.working_tree_dir or path).resolve()
         self.git_dir = Path(self._repo.git_dir).resolve()
         self._trees: dict[str, Any] = {}
+        self._blob_ids: dict[tuple[str, str], str] = {}  # (commit, path) -> blob, from listings
 
     @staticmethod
     def find(path: Path) -> Repo | None:
@@ -111,17 +112,23 @@ class Repo:
 
     def list_tree(self, rev: str, folder: str) -> dict[str, str]:
         """Blob ids by repository-relative path of the files directly in `folder` at `rev`."""
+        commit = self.resolve(rev)
         try:
-            tree = self._tree(rev) / folder if folder else self._tree(rev)
+            tree = self._tree(commit) / folder if folder else self._tree(commit)
         except KeyError:
             return {}
-        return {blob.path: blob.hexsha for blob in tree.blobs}
+        listing = {blob.path: blob.hexsha for blob in tree.blobs}
+        self._blob_ids.update({(commit, path): sha for path, sha in listing.items()})
+        return listing
 
     def read_object(self, sha: str) -> bytes:
         return bytes(self._repo.odb.stream(bytes.fromhex(sha)).read())
 
     def read_blob(self, rev: str, path: str) -> bytes | None:
         """The file at `path` in commit `rev`, or None."""
+        known = self._blob_ids.get((rev, path))
+        if known is not None:  # listed already: skip the tree walk, which re-parses trees
+            return self.read_object(known)
         try:
             blob = self._tree(rev) / path
         except KeyError:

@@ -191,12 +191,13 @@ def check_model(data: Any) -> tuple[ModelSpec | None, list[RawProblem]]:
 
 
 def _dedupe(problems: list[RawProblem]) -> list[RawProblem]:
-    seen: set[RawProblem] = set()
+    """One problem per key: a value that fits no branch of a union fails each branch."""
+    seen: set[tuple[str | int, ...]] = set()
     out = []
-    for p in problems:
-        if p not in seen:
-            seen.add(p)
-            out.append(p)
+    for loc, message in problems:
+        if loc not in seen:
+            seen.add(loc)
+            out.append((loc, message))
     return out
 
 
@@ -253,8 +254,17 @@ def _openwebui_problems(block: Any) -> list[RawProblem]:
 
 
 def _did_you_mean(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    options = list(choices)
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.7)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    if 0 < len(options) <= 6:
+        return (
+            f" (expected {', '.join(options[:-1])} or {options[-1]})"
+            if len(options) > 1
+            else (f" (expected {options[0]})")
+        )
+    return ""
 
 
 def _fields_at(loc: tuple[str | int, ...]) -> list[str]:

@@ -460,3 +460,39 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
 )
+
+
+def test_a_stale_schema_is_flagged_and_written_back(reg):
+    (reg.root / "model.schema.json").write_text("{}\n")
+    reg.commit("an old schema")
+    result = run("validate")
+    assert result.code == 0
+    assert (
+        result.err == "warning: model.schema.json is out of date (run 'modelops schema --write')\n"
+    )
+    written = run("schema", "--write")
+    assert written.code == 0
+    assert written.out.endswith(": Update model.schema.json\n")
+    assert reg.last_paths() == ["model.schema.json"]
+    assert run("validate").err == ""
+    assert run("schema", "--write").out == "model.schema.json is up to date\n"
+
+
+def test_unknown_command_and_flag_are_usage_errors(reg):
+    result = run("frobnicate")
+    assert result.code == 64
+    assert result.err == "error: No such command 'frobnicate' (see 'modelops --help')\n"
+    result = run("list", "--colour")
+    assert result.code == 64
+    assert result.err == "error: No such option '--colour' (see 'modelops list --help')\n"
+
+
+def test_the_console_script_runs_as_a_process(reg):
+    import os
+
+    from tests.helpers import run_process
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    result = run_process("list", "-o", "json", cwd=reg.root, env=env)
+    assert result.code == 0, result.err
+    assert result.out == "[]\n"

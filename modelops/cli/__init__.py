@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _usage(exc: click.UsageError) -> str:
     command = exc.ctx.command_path if exc.ctx else "modelops"
-    return f"error: {exc.format_message()} (see '{command} --help')"
+    return f"error: {exc.format_message().rstrip('.')} (see '{command} --help')"
 
 
 def run() -> None:

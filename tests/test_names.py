@@ -1,0 +1,60 @@
+"""Registry ids and Ollama's model name grammar."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelops import names
+
+
+@pytest.mark.parametrize(
+    ("text", "display", "key"),
+    [
+        ("llama3.2", "llama3.2:latest", "registry.ollama.ai/library/llama3.2:latest"),
+        ("Llama3.2:3B", "Llama3.2:3B", "registry.ollama.ai/library/llama3.2:3b"),
+        ("registry.ollama.ai/library/mistral:latest", "mistral:latest", None),
+        ("myns/foo", "myns/foo:latest", "registry.ollama.ai/myns/foo:latest"),
+        ("hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M", None, None),
+        ("localhost:5000/team/model:v1", "localhost:5000/team/model:v1", None),
+        ("https://hf.co/u/r:Q8_0", "hf.co/u/r:Q8_0", None),
+    ],
+)
+def test_valid_names_and_their_forms(text: str, display: str | None, key: str | None):
+    name = names.parse_ollama_name(text)
+    assert name.display == (display or text)
+    if key:
+        assert name.key == key
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Llama 3", "invalid model 'Llama 3'"),
+        ("model@sha256:abc", "'@' is not allowed"),
+        ("a/b/c/d", "too many '/'"),
+        ("my.ns/model", "invalid namespace 'my.ns'"),
+        ("model:", "invalid tag"),
+        (":tag", "invalid model"),
+        ("-model", "invalid model '-model'"),
+        ("ftp://host/m", "unknown scheme 'ftp'"),
+        ("x" * 81, "invalid model"),
+    ],
+)
+def test_invalid_names_say_why(text: str, reason: str):
+    with pytest.raises(names.InvalidName, match=reason):
+        names.parse_ollama_name(text)
+
+
+def test_registry_ids():
+    assert names.is_valid_id("sql-tutor.v2_b")
+    assert not names.is_valid_id("SQL")
+    assert not names.is_valid_id("-x")
+    assert not names.is_valid_id("a/b")
+    assert not names.is_valid_id("x" * 81)
+    assert names.is_valid_id("x" * 80)
+
+
+def test_reserved_tags():
+    assert names.reserved_tag(names.parse_ollama_name("m:cloud"))
+    assert names.reserved_tag(names.parse_ollama_name("m:70b-cloud"))
+    assert not names.reserved_tag(names.parse_ollama_name("m:latest"))

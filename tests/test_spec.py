@@ -1,0 +1,126 @@
+"""The model spec on its own: checks, messages, canonical data. No files involved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from modelops import checks, spec
+from modelops.errors import UsageError
+from modelops.ops import parse_assignment, parse_key
+
+
+def problems(data: Any) -> list[tuple[str, str]]:
+    model, found = spec.check_model(data)
+    assert (model is None) == bool(found)
+    return [(".".join(map(str, loc)), message) for loc, message in found]
+
+
+BASE = {"version": 1, "id": "m", "base": "mistral"}
+
+
+def test_a_minimal_model_is_valid_and_dumps_only_what_is_set():
+    model, found = spec.check_model(dict(BASE))
+    assert not found and model is not None
+    assert model.to_data() == BASE
+
+
+def test_parameters_are_dumped_in_catalogue_order():
+    model, _ = spec.check_model({**BASE, "parameters": {"stop": ["x"], "num_ctx": 1}})
+    assert model is not None
+    assert list(model.to_data()["parameters"]) == ["num_ctx", "stop"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"parameters": {"temperature": 1}}, []),  # an integer is a fine number
+        ({"parameters": {"seed": 1.0}}, [("parameters.seed", "expected an integer, got number 1.0")]),
+        ({"parameters": {"use_mmap": 1}}, [("parameters.use_mmap", "expected true or false, got number 1")]),
+        ({"parameters": {"num_ctx": True}}, [("parameters.num_ctx", "expected an integer, got boolean true")]),
+        ({"parameters": {"stop": ["a", 1]}}, [("parameters.stop", "expected a list of strings, got a list (write it as a list: stop: [\"###\"])")]),
+        ({"parameters": []}, [("parameters", "expected a mapping, got a list")]),
+        ({"tags": ["a", ""]}, [("tags.1", "must not be empty (remove the key to leave it unset)")]),
+        ({"license": ["MIT", "CC"]}, []),
+        ({"license": 3}, [("license", "expected a string, got number 3 (quote it: '3')")]),
+        ({"access": {"public": True, "read": {"groups": ["a"]}}}, []),
+        ({"access": {"write": {"teams": ["a"]}}}, [("access.write.teams", "unknown key (expected groups or users)")]),
+        ({"openwebui": {"params": {"keep_alive": None}}}, []),  # verbatim: nulls allowed
+        ({"openwebui": {"meta": {"chat_variables_schema": {}}}}, [("openwebui.meta.chat_variables_schema", "managed by modelops (Open WebUI computes it; remove it)")]),
+        ({"openwebui": {"params": {"max_tokens": 5}}}, [("openwebui.params.max_tokens", "managed by modelops (set 'parameters.num_predict' instead)")]),
+    ],
+)  # fmt: skip
+def test_field_checks(extra: dict[str, Any], expected: list[tuple[str, str]]):
+    assert problems({**BASE, **extra}) == expected
+
+
+def test_all_problems_at_once():
+    found = problems({"version": 1, "id": "Bad", "sytem": "x", "parameters": {"mirostat": 1}})
+    assert found == [
+        ("parameters.mirostat", "removed in Ollama 0.7.0 (delete it)"),
+        ("id", "'Bad' is not a valid id (use lowercase letters, digits, '.', '_' and '-', "
+               "starting with a letter or digit, at most 80 characters)"),
+        ("base", "required key is missing"),
+        ("sytem", "unknown key (did you mean 'system'?)"),
+    ]  # fmt: skip
+
+
+def test_changed_keys():
+    old = {"a": 1, "p": {"t": 0.1, "k": 2}, "gone": 1}
+    new = {"a": 1, "p": {"t": 0.2, "k": 2}, "added": [1]}
+    assert spec.changed_keys(old, new) == ["p.t", "gone", "added"]
+
+
+def test_cycles_are_found_once_per_ring():
+    def placed(mid: str, base: str) -> checks.Placed:
+        model, _ = spec.check_model({"version": 1, "id": mid, "base": base})
+        assert model is not None
+        return checks.Placed(model, f"models/{mid}.yaml", f"models/{mid}.yaml", {"base": (3, 1)})
+
+    models = {m: placed(m, b) for m, b in [("a", "b"), ("b", "a"), ("c", "a"), ("d", "llama3.2")]}
+    found = checks.check_bases(models)
+    assert sorted(p.path for p in found) == ["models/a.yaml", "models/b.yaml"]
+    assert checks.base_chain({k: v.spec for k, v in models.items() if k in "cd"}, "c") == ["c", "a"]
+
+
+@pytest.mark.parametrize(
+    ("text", "loc", "value"),
+    [
+        ("parameters.temperature=0.3", ("parameters", "temperature"), 0.3),
+        ("name=2024", ("name",), "2024"),
+        ("system=a: b", ("system",), "a: b"),
+        ("tags=[a, b]", ("tags",), ["a", "b"]),
+        ("suggestions.0.prompt=yes", ("suggestions", 0, "prompt"), "yes"),
+        ("capabilities.vision=true", ("capabilities", "vision"), True),
+        ("openwebui.params.keep_alive=10m", ("openwebui", "params", "keep_alive"), "10m"),
+        ("description=", ("description",), ""),
+    ],
+)
+def test_assignments_are_typed_by_the_field(text: str, loc: tuple[Any, ...], value: Any):
+    assert parse_assignment(text) == (loc, value)
+
+
+@pytest.mark.parametrize("key", ["", "a..b", "0.x", "nope", "id", "version"])
+def test_bad_keys(key: str):
+    with pytest.raises(UsageError):
+        parse_key(key)
+
+
+@pytest.mark.parametrize(
+    ("avatar", "content", "message"),
+    [
+        ("https://example.com/a.png", None, None),
+        ("avatars/a.png", b"\x89PNG\r\n\x1a\n....", None),
+        ("avatars/a.png", b"GIF89a....", "holds a GIF image (rename it to .gif)"),
+        ("avatars/a.png", b"<svg/>", "is not a PNG, JPEG, GIF or WebP image"),
+        ("avatars/a.png", b"\x89PNG\r\n\x1a\n" + b"0" * 300_000, "avatars are limited to 256 KiB"),
+        ("../outside.png", None, "must be a path inside the registry"),
+        ("/etc/a.png", None, "must be a path inside the registry"),
+        ("javascript:alert(1)", None, "javascript: avatars are not allowed"),
+        ("http://example.com/a.png", None, "http: avatars are not allowed"),
+    ],
+)
+def test_avatar_checks(avatar: str, content: bytes | None, message: str | None):
+    found = checks.avatar_problem(avatar, content)
+    assert (found is None) if message is None else (message in (found or ""))

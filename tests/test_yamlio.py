@@ -1,0 +1,184 @@
+"""YAML in and out: the YAML 1.2 reader, positions, and round-trip writing."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from modelops import yamlio
+from modelops.errors import SpecError
+from modelops.spec import flow_style, key_order
+
+
+def load(text: str) -> yamlio.Document:
+    return yamlio.load(textwrap.dedent(text), "f.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("yes", "yes"),
+        ("on", "on"),
+        ("no", "no"),
+        ("true", True),
+        ("False", False),
+        ("010", 10),
+        ("0o17", 15),
+        ("0x1f", 31),
+        ("1_000", "1_000"),
+        ("1.5", 1.5),
+        ("1e3", 1000.0),
+        (".inf", float("inf")),
+        ("~", None),
+        ("null", None),
+        ("2024-01-01", "2024-01-01"),
+        ("'0.3'", "0.3"),
+        ("1:20", "1:20"),
+    ],
+)
+def test_scalars_follow_the_yaml_1_2_core_schema(text: str, value: object):
+    assert yamlio.load(f"k: {text}\n", "f").data == {"k": value}
+
+
+def test_positions_point_at_keys_and_values():
+    doc = load(
+        """\
+        version: 1
+        parameters:
+          temperature: hot
+          stop:
+            - a
+            - b
+        """
+    )
+    assert doc.locate(("parameters", "temperature")) == (3, 3)
+    assert doc.value_position(("parameters", "temperature")) == (3, 16)
+    assert doc.locate(("parameters", "stop", 1)) == (6, 7)
+    assert doc.locate(("parameters", "missing")) == (2, 1)  # the deepest existing key
+    assert doc.locate(()) == (1, 1)
+
+
+def test_every_duplicate_key_is_reported():
+    with pytest.raises(SpecError) as info:
+        load("a: 1\nb: 2\na: 3\nb: 4\n")
+    assert [str(p) for p in info.value.problems] == [
+        "f.yaml:3:1: duplicate key 'a' (first defined on line 1; keep one)",
+        "f.yaml:4:1: duplicate key 'b' (first defined on line 2; keep one)",
+    ]
+
+
+def test_aliases_within_budget_are_fine_and_shared():
+    doc = load("a: &x [1, 2]\nb: *x\n")
+    assert doc.data == {"a": [1, 2], "b": [1, 2]}
+
+
+def test_an_alias_bomb_is_refused_before_it_expands():
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    with pytest.raises(SpecError, match="aliases expand to more than 100,000 values"):
+        yamlio.load("\n".join(lines) + "\n", "f")
+
+
+def test_merge_conflict_markers_are_named():
+    with pytest.raises(SpecError) as info:
+        yamlio.load("a: 1\n<<<<<<< ours\na: 2\n=======\na: 3\n>>>>>>> theirs\n", "f")
+    assert [p.line for p in info.value.problems] == [2, 4, 6]
+    assert "merge-conflict marker '<<<<<<<'" in info.value.problems[0].message
+
+
+def test_decode_refuses_large_and_non_utf8_files():
+    with pytest.raises(SpecError, match="the limit is 1,048,576"):
+        yamlio.decode(b"x" * (yamlio.MAX_FILE_BYTES + 1), "f")
+    with pytest.raises(SpecError, match="not valid UTF-8"):
+        yamlio.decode(b"a: caf\xe9\n", "f")
+    assert yamlio.decode(b"\xef\xbb\xbfa: 1\n", "f") == "a: 1\n"  # a BOM is fine
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a:\n  b: 1\n  c:\n    - x\n", (2, 2)),
+        ("a:\n  b: 1\n  c:\n  - x\n", (2, 0)),
+        ("a:\n    b: 1\n    c:\n        - x\n", (4, 4)),
+        ("a: |\n    text\nb:\n  c: 1\n", (2, 2)),
+        ("a: 1\n", (2, 2)),
+    ],
+)
+def test_guess_indent(text: str, expected: tuple[int, int]):
+    assert yamlio.guess_indent(text) == expected
+
+
+ROUND_TRIP = """\
+# a comment at the top
+version: 1
+id: faq   # trailing comment
+base: mistral
+tags: [a, b]
+system: |
+    Line one.
+    Line two.
+parameters:
+    temperature: 0.7    # tuned
+    stop:
+    - "###"
+    - '<x>'
+"""
+
+
+def test_a_round_trip_edit_changes_only_its_line():
+    doc = yamlio.rt_load(ROUND_TRIP)
+    yamlio.rt_set(doc, ("parameters", "temperature"), 0.3, key_order)
+    assert yamlio.rt_dump(doc) == ROUND_TRIP.replace("0.7    # tuned", "0.3    # tuned")
+
+
+def test_a_new_key_goes_to_its_canonical_place():
+    doc = yamlio.rt_load(ROUND_TRIP)
+    yamlio.rt_set(doc, ("name",), "FAQ", key_order)
+    yamlio.rt_set(doc, ("parameters", "num_ctx"), 4096, key_order)
+    out = yamlio.rt_dump(doc).splitlines()
+    assert out[3:5] == ["name: FAQ", "base: mistral"]
+    assert out[9:11] == ["parameters:", "    num_ctx: 4096"]
+
+
+def test_delete_prunes_emptied_mappings():
+    doc = yamlio.rt_load("a: 1\nb:\n  c:\n    d: 2\n")
+    assert yamlio.rt_delete(doc, ("b", "c", "d"))
+    assert yamlio.rt_dump(doc) == "a: 1\n"
+    assert not yamlio.rt_delete(doc, ("zzz",))
+
+
+def test_canonical_dump_of_new_data():
+    data = {
+        "version": 1,
+        "tags": ["a", "b"],
+        "system": "one\ntwo\n",
+        "suggestions": [{"prompt": "p", "title": "t"}],
+        "access": {"public": True, "read": {"groups": ["eng"], "users": []}},
+    }
+    text = yamlio.dump_canonical(yamlio.to_commented(data, flow_style), "# head")
+    assert text == textwrap.dedent(
+        """\
+        # head
+        version: 1
+        tags: [a, b]
+        system: |
+          one
+          two
+        suggestions:
+          - prompt: p
+            title: t
+        access:
+          public: true
+          read: {groups: [eng], users: []}
+        """
+    )
+
+
+def test_parse_value_reads_flow_yaml_and_falls_back_to_text():
+    assert yamlio.parse_value("0.3") == 0.3
+    assert yamlio.parse_value("[a, b]") == ["a", "b"]
+    assert yamlio.parse_value("{vision: true}") == {"vision": True}
+    assert yamlio.parse_value("[unclosed") == "[unclosed"
+    assert yamlio.parse_value("") == ""
