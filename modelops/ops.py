@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from modelops import names, yamlio
+from modelops import names, yamledit, yamlio
 from modelops.errors import NotFoundError, UsageError
 from modelops.registry import Change
 from modelops.snapshot import MODELS_DIR, Snapshot
@@ -29,8 +29,8 @@ def check_new_id(snapshot: Snapshot, model_id: str) -> None:
 
 
 def render_new(data: dict[str, Any]) -> bytes:
-    doc = yamlio.to_commented(data, flow_style)
-    return yamlio.dump_canonical(doc, yamlio.SCHEMA_MODELINE).encode()
+    doc = yamledit.to_commented(data, flow_style)
+    return yamledit.dump_canonical(doc, yamledit.SCHEMA_MODELINE).encode()
 
 
 def _edit(snapshot: Snapshot, model_id: str, mutate: Callable[[Any], None]) -> bytes:
@@ -39,9 +39,9 @@ def _edit(snapshot: Snapshot, model_id: str, mutate: Callable[[Any], None]) -> b
     raw = snapshot.read(path)
     if raw is None:  # pragma: no cover - the snapshot just read it
         raise NotFoundError(f"{path} vanished")
-    doc = yamlio.rt_load(raw.decode("utf-8-sig"))
+    doc = yamledit.rt_load(raw.decode("utf-8-sig"))
     mutate(doc)
-    return yamlio.rt_dump(doc).encode()
+    return yamledit.rt_dump(doc).encode()
 
 
 def create(snapshot: Snapshot, model_id: str, base: str, fields: dict[str, Any]) -> Change:
@@ -88,11 +88,11 @@ def set_fields(
     def mutate(doc: Any) -> None:
         for loc, value in assignments:
             try:
-                yamlio.rt_set(doc, loc, _styled(value, loc), key_order)
+                yamledit.rt_set(doc, loc, _styled(value, loc), key_order)
             except (IndexError, ValueError, TypeError):
                 raise UsageError(f"'{yamlio.dotted(loc)}' names no place in {model_id}") from None
         for loc in unset:
-            if not yamlio.rt_delete(doc, loc):
+            if not yamledit.rt_delete(doc, loc):
                 raise UsageError(f"'{yamlio.dotted(loc)}' is not set in {model_id}")
 
     content = _edit(snapshot, model_id, mutate)
@@ -108,7 +108,7 @@ def set_fields(
 
 
 def _styled(value: Any, loc: Loc) -> Any:
-    return yamlio.to_commented(value, lambda sub: flow_style((*loc, *sub)))
+    return yamledit.to_commented(value, lambda sub: flow_style((*loc, *sub)))
 
 
 def _short(value: Any) -> str:
@@ -143,9 +143,9 @@ def clone(snapshot: Snapshot, source: str, new_id: str, name: str | None) -> Cha
 def set_hidden(snapshot: Snapshot, model_ids: Sequence[str], hidden: bool) -> Change:
     def mutate(doc: Any) -> None:
         if hidden:
-            yamlio.rt_set(doc, ("hidden",), True, key_order)
+            yamledit.rt_set(doc, ("hidden",), True, key_order)
         else:
-            yamlio.rt_delete(doc, ("hidden",))
+            yamledit.rt_delete(doc, ("hidden",))
 
     ids = list(dict.fromkeys(model_ids))
     writes: dict[str, bytes | None] = {
@@ -174,14 +174,14 @@ def share(
 
     def mutate(doc: Any) -> None:
         if public:
-            yamlio.rt_set(doc, ("access", "public"), True, key_order)
+            yamledit.rt_set(doc, ("access", "public"), True, key_order)
         for kind, wanted in (("groups", groups), ("users", users)):
             if not wanted:
                 continue
             current = _list_at(doc, ("access", level, kind))
             merged = [*current, *(w for w in wanted if w not in current)]
-            yamlio.rt_set(doc, ("access", level), _principals(doc, level), key_order)
-            yamlio.rt_set(doc, ("access", level, kind), _styled(merged, ()), key_order)
+            yamledit.rt_set(doc, ("access", level), _principals(doc, level), key_order)
+            yamledit.rt_set(doc, ("access", level, kind), _styled(merged, ()), key_order)
 
     whom = _whom(public, groups, users)
     return Change(
@@ -206,16 +206,16 @@ def unshare(
 
     def mutate(doc: Any) -> None:
         if everyone:
-            yamlio.rt_delete(doc, ("access",))
+            yamledit.rt_delete(doc, ("access",))
             return
         if public:
-            yamlio.rt_delete(doc, ("access", "public"))
+            yamledit.rt_delete(doc, ("access", "public"))
         for kind, unwanted in (("groups", groups), ("users", users)):
             for level in ("read", "write"):
                 current = _list_at(doc, ("access", level, kind))
                 kept = [c for c in current if c not in unwanted]
                 if kept != current:
-                    yamlio.rt_set(doc, ("access", level, kind), _styled(kept, ()), key_order)
+                    yamledit.rt_set(doc, ("access", level, kind), _styled(kept, ()), key_order)
         _drop_empty_access(doc)
 
     return Change(
@@ -332,9 +332,9 @@ def rollback(snapshot: Snapshot, old: Snapshot, model_id: str, rev: str, sha: st
 
 def formatted(raw: bytes) -> bytes:
     """The canonical layout of one model file: key order, indentation, modeline; comments kept."""
-    doc = yamlio.rt_load(raw.decode("utf-8-sig"))
-    doc = yamlio.restyle(doc, key_order, flow_style)
-    return yamlio.dump_canonical(doc, yamlio.SCHEMA_MODELINE).encode()
+    doc = yamledit.rt_load(raw.decode("utf-8-sig"))
+    doc = yamledit.restyle(doc, key_order, flow_style)
+    return yamledit.dump_canonical(doc, yamledit.SCHEMA_MODELINE).encode()
 
 
 def fmt(snapshot: Snapshot) -> tuple[list[str], Change]:

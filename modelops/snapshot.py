@@ -16,7 +16,8 @@ from typing import Protocol
 from modelops import checks, yamlio
 from modelops.config import CONFIG_FILE, Config, parse_config
 from modelops.errors import NotFoundError, Problem, SpecError
-from modelops.spec import ModelSpec, check_model
+from modelops.spec import ModelSpec
+from modelops.validation import check_model
 
 MODELS_DIR = "models"
 SCHEMA_FILE = "model.schema.json"

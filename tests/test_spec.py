@@ -9,10 +9,11 @@ import pytest
 from modelops import checks, spec
 from modelops.errors import UsageError
 from modelops.ops import parse_assignment, parse_key
+from modelops.validation import check_model
 
 
 def problems(data: Any) -> list[tuple[str, str]]:
-    model, found = spec.check_model(data)
+    model, found = check_model(data)
     assert (model is None) == bool(found)
     return [(".".join(map(str, loc)), message) for loc, message in found]
 
@@ -21,13 +22,13 @@ BASE = {"version": 1, "id": "m", "base": "mistral"}
 
 
 def test_a_minimal_model_is_valid_and_dumps_only_what_is_set():
-    model, found = spec.check_model(dict(BASE))
+    model, found = check_model(dict(BASE))
     assert not found and model is not None
     assert model.to_data() == BASE
 
 
 def test_parameters_are_dumped_in_catalogue_order():
-    model, _ = spec.check_model({**BASE, "parameters": {"stop": ["x"], "num_ctx": 1}})
+    model, _ = check_model({**BASE, "parameters": {"stop": ["x"], "num_ctx": 1}})
     assert model is not None
     assert list(model.to_data()["parameters"]) == ["num_ctx", "stop"]
 
@@ -74,7 +75,7 @@ def test_changed_keys():
 
 def test_cycles_are_found_once_per_ring():
     def placed(mid: str, base: str) -> checks.Placed:
-        model, _ = spec.check_model({"version": 1, "id": mid, "base": base})
+        model, _ = check_model({"version": 1, "id": mid, "base": base})
         assert model is not None
         return checks.Placed(model, f"models/{mid}.yaml", f"models/{mid}.yaml", {"base": (3, 1)})
 

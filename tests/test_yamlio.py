@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from modelops import yamlio
+from modelops import yamledit, yamlio
 from modelops.errors import SpecError
 from modelops.spec import flow_style, key_order
 
@@ -107,7 +107,7 @@ def test_decode_refuses_large_and_non_utf8_files():
     ],
 )
 def test_guess_indent(text: str, expected: tuple[int, int]):
-    assert yamlio.guess_indent(text) == expected
+    assert yamledit.guess_indent(text) == expected
 
 
 ROUND_TRIP = """\
@@ -128,25 +128,25 @@ parameters:
 
 
 def test_a_round_trip_edit_changes_only_its_line():
-    doc = yamlio.rt_load(ROUND_TRIP)
-    yamlio.rt_set(doc, ("parameters", "temperature"), 0.3, key_order)
-    assert yamlio.rt_dump(doc) == ROUND_TRIP.replace("0.7    # tuned", "0.3    # tuned")
+    doc = yamledit.rt_load(ROUND_TRIP)
+    yamledit.rt_set(doc, ("parameters", "temperature"), 0.3, key_order)
+    assert yamledit.rt_dump(doc) == ROUND_TRIP.replace("0.7    # tuned", "0.3    # tuned")
 
 
 def test_a_new_key_goes_to_its_canonical_place():
-    doc = yamlio.rt_load(ROUND_TRIP)
-    yamlio.rt_set(doc, ("name",), "FAQ", key_order)
-    yamlio.rt_set(doc, ("parameters", "num_ctx"), 4096, key_order)
-    out = yamlio.rt_dump(doc).splitlines()
+    doc = yamledit.rt_load(ROUND_TRIP)
+    yamledit.rt_set(doc, ("name",), "FAQ", key_order)
+    yamledit.rt_set(doc, ("parameters", "num_ctx"), 4096, key_order)
+    out = yamledit.rt_dump(doc).splitlines()
     assert out[3:5] == ["name: FAQ", "base: mistral"]
     assert out[9:11] == ["parameters:", "    num_ctx: 4096"]
 
 
 def test_delete_prunes_emptied_mappings():
-    doc = yamlio.rt_load("a: 1\nb:\n  c:\n    d: 2\n")
-    assert yamlio.rt_delete(doc, ("b", "c", "d"))
-    assert yamlio.rt_dump(doc) == "a: 1\n"
-    assert not yamlio.rt_delete(doc, ("zzz",))
+    doc = yamledit.rt_load("a: 1\nb:\n  c:\n    d: 2\n")
+    assert yamledit.rt_delete(doc, ("b", "c", "d"))
+    assert yamledit.rt_dump(doc) == "a: 1\n"
+    assert not yamledit.rt_delete(doc, ("zzz",))
 
 
 def test_canonical_dump_of_new_data():
@@ -157,7 +157,7 @@ def test_canonical_dump_of_new_data():
         "suggestions": [{"prompt": "p", "title": "t"}],
         "access": {"public": True, "read": {"groups": ["eng"], "users": []}},
     }
-    text = yamlio.dump_canonical(yamlio.to_commented(data, flow_style), "# head")
+    text = yamledit.dump_canonical(yamledit.to_commented(data, flow_style), "# head")
     assert text == textwrap.dedent(
         """\
         # head
