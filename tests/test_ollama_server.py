@@ -1,0 +1,767 @@
+"""Tests of the Ollama test server, through the real `ollama` client and raw httpx."""
+
+import base64
+import re
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import ollama
+import pytest
+
+from tests.ollama_server import OllamaServer
+from tests.ollama_server_gofmt import go_float, go_json, go_quote, rfc3339_nano
+from tests.ollama_server_names import ModelName
+from tests.ollama_server_show import parse_parameters
+
+LLAMA_STOP = ["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
+RFC3339_NANO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
+PNG_1PX = base64.b64encode(b"\x89PNG\r\n\x1a\n fake image bytes").decode()
+
+
+@pytest.fixture
+def server() -> Iterator[OllamaServer]:
+    running = OllamaServer()
+    with running:
+        yield running
+    assert running.errors == [], running.errors[0]  # no bug of the server itself
+
+
+@pytest.fixture
+def client(server: OllamaServer) -> Iterator[ollama.Client]:
+    with ollama.Client(host=server.url, timeout=10) as connected:
+        yield connected
+
+
+@pytest.fixture
+def http(server: OllamaServer) -> Iterator[httpx.Client]:
+    """Raw HTTP to the server (one client: building an httpx client costs ~30 ms)."""
+    with httpx.Client(base_url=server.url, timeout=10) as connected:
+        yield connected
+
+
+def show(http: httpx.Client, model: str) -> dict[str, Any]:
+    response = http.post("/api/show", json={"model": model})
+    assert response.status_code == 200, response.text
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def statuses(progress: Iterator[ollama.ProgressResponse]) -> list[str]:
+    return [line.status or "" for line in progress]
+
+
+# ---- basics ----------------------------------------------------------------------------
+
+
+def test_root_version_and_transport_errors(server: OllamaServer, http: httpx.Client) -> None:
+    root = http.get("/")
+    assert (root.status_code, root.text) == (200, "Ollama is running")
+    assert http.head("/").status_code == 200
+    version = http.get("/api/version")
+    assert version.json() == {"version": "0.12.6"}
+    assert version.headers["content-type"] == "application/json; charset=utf-8"
+    server.version = "0.5.4"
+    assert http.get("/api/version").json() == {"version": "0.5.4"}
+
+    unknown = http.get("/api/nope")
+    assert (unknown.status_code, unknown.text) == (404, "404 page not found")
+    assert http.get("/api/pull").status_code == 405
+    empty = http.post("/api/show", content=b"")
+    assert (empty.status_code, empty.json()) == (400, {"error": "missing request body"})
+    broken = http.post("/api/show", content=b"{nope")
+    assert broken.status_code == 400
+    assert broken.json()["error"].startswith("invalid character 'n'")
+    wrong_type = http.post("/api/show", json={"model": 5})
+    assert wrong_type.json() == {
+        "error": "json: cannot unmarshal number into Go struct field api.ShowRequest.model "
+        "of type string"
+    }
+
+
+def test_model_name_grammar() -> None:
+    cases = {
+        "llama3.2": "llama3.2:latest",
+        "registry.ollama.ai/library/llama3.2:latest": "llama3.2:latest",
+        "myns/foo": "myns/foo:latest",
+        "hf.co/u/r:Q8_0": "hf.co/u/r:Q8_0",
+        "https://hf.co/u/r": "hf.co/u/r:latest",
+        "localhost:5000/ns/m:v1": "localhost:5000/ns/m:v1",
+    }
+    for text, display in cases.items():
+        name = ModelName.parse(text)
+        assert name.is_valid, text
+        assert name.display == display
+    assert ModelName.parse("LLaMA3.2").key == ModelName.parse("llama3.2:latest").key
+    for bad in ["", "a:", ":tag", "ns.x/m", "m@sha256:abc", "a/b/c/d", "-m", "m" * 81, "é"]:
+        assert not ModelName.parse(bad).is_valid, bad
+
+
+def test_invalid_names_are_rejected_with_400(server: OllamaServer, client: ollama.Client) -> None:
+    for call in (
+        lambda: client.pull("bad name!"),
+        lambda: client.create("a/b/c/d", from_="llama3.2"),
+        lambda: client.show("m@sha256:abc"),
+    ):
+        with pytest.raises(ollama.ResponseError) as caught:
+            call()
+        assert (caught.value.status_code, caught.value.error) == (400, "invalid model name")
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.delete("x/y/z/w")
+    assert caught.value.error == 'name "x/y/z/w" is invalid'
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.copy("llama3.2", "bad name")
+    assert caught.value.error == 'destination "bad name" is invalid'
+    assert server.local_names() == []
+
+
+def test_go_formatting() -> None:
+    assert [go_float(v) for v in (0.2, 1.0, 4096, -1, 1234567, 1048576, 0.00001, 0.0001)] == [
+        "0.2",
+        "1",
+        "4096",
+        "-1",
+        "1.234567e+06",
+        "1.048576e+06",
+        "1e-05",
+        "0.0001",
+    ]
+    assert go_float(123456.7) == "123456.7"
+    assert go_quote("line\nbreak") == '"line\\nbreak"'
+    assert go_quote('tab\there "q"') == '"tab\\there \\"q\\""'
+    assert go_quote("café\x01") == '"café\\x01"'
+    assert go_json({"b": 1.0, "a": [0.2, 1e-7, 1e21], "c": "<x>"}, sort_keys=True) == (
+        '{"a":[0.2,1e-7,1e+21],"b":1,"c":"\\u003cx\\u003e"}'
+    )
+    assert rfc3339_nano(1_700_000_000_120_000_000) == "2023-11-14T22:13:20.12Z"
+    assert rfc3339_nano(1_700_000_000_000_000_000) == "2023-11-14T22:13:20Z"
+
+
+# ---- pull ------------------------------------------------------------------------------
+
+
+def test_pull_progress_lines(
+    server: OllamaServer, client: ollama.Client, http: httpx.Client
+) -> None:
+    lines = list(client.pull("llama3.2", stream=True))
+    assert lines[0].status == "pulling manifest" and lines[0].digest is None
+    assert [line.status for line in lines[-3:]] == [
+        "verifying sha256 digest",
+        "writing manifest",
+        "success",
+    ]
+    by_digest: dict[str, list[ollama.ProgressResponse]] = {}
+    for line in lines[1:-3]:
+        assert line.digest is not None
+        assert line.status == f"pulling {line.digest[7:19]}"
+        by_digest.setdefault(line.digest, []).append(line)
+    assert len(by_digest) == 6  # weights, template, two licences, params, config
+    weights = next(iter(by_digest.values()))
+    assert len(weights) > 2
+    assert weights[0].completed is None  # left out while 0
+    assert [line.completed for line in weights[1:]] == sorted(
+        line.completed or 0 for line in weights[1:]
+    )
+    for layer_lines in by_digest.values():
+        assert layer_lines[-1].completed == layer_lines[-1].total
+
+    raw = http.post("/api/pull", json={"model": "mistral"})
+    assert raw.headers["content-type"] == "application/x-ndjson"
+    assert raw.headers["transfer-encoding"] == "chunked"
+    assert '"completed"' not in raw.text.splitlines()[1]
+
+    again = list(client.pull("llama3.2", stream=True))
+    layer_lines = [line for line in again if line.digest]
+    assert len(layer_lines) == 6  # blobs on disk finish in one line each
+    assert all(line.completed == line.total for line in layer_lines)
+
+
+def test_pull_non_streaming_and_listing(
+    server: OllamaServer, client: ollama.Client, http: httpx.Client
+) -> None:
+    assert client.pull("llama3.2", stream=False).status == "success"
+    assert client.pull("llama3.2:3b").status == "success"
+    listed = {model.model: model for model in client.list().models}
+    assert set(listed) == {"llama3.2:latest", "llama3.2:3b"}
+    latest = listed["llama3.2:latest"]
+    assert latest.digest == listed["llama3.2:3b"].digest  # one manifest, two tags
+    assert latest.details is not None and latest.details.parent_model == ""
+    assert latest.details.quantization_level == "Q4_K_M"
+    raw = http.get("/api/tags").json()["models"][0]
+    assert raw["name"] == raw["model"] == "llama3.2:3b"  # newest first
+    assert RFC3339_NANO.match(raw["modified_at"])
+    assert re.fullmatch(r"[0-9a-f]{64}", raw["digest"])
+
+
+def test_pull_errors(server: OllamaServer, client: ollama.Client) -> None:
+    progress = client.pull("nope", stream=True)
+    assert next(progress).status == "pulling manifest"
+    with pytest.raises(ollama.ResponseError) as caught:
+        next(progress)
+    assert caught.value.status_code == -1
+    assert caught.value.error == "pull model manifest: file does not exist"
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.pull("nope", stream=False)
+    assert (caught.value.status_code, caught.value.error) == (
+        500,
+        "pull model manifest: file does not exist",
+    )
+    with pytest.raises(ollama.ResponseError) as caught:
+        list(client.pull("hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q9_X", stream=True))
+    assert caught.value.error == (
+        "pull model manifest: 400: The specified tag is not available in the repository. "
+        'Please use another tag or "latest"'
+    )
+    assert server.local_names() == []
+
+
+def test_pull_hugging_face_tags(server: OllamaServer, client: ollama.Client) -> None:
+    client.pull("hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M")
+    client.pull("hf.co/bartowski/llama-3.2-1b-instruct-gguf:q4_k_m")  # HF tags ignore case
+    client.pull("hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF")
+    digests = {model.model: model.digest for model in client.list().models}
+    assert set(digests) == {
+        "hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M",
+        "hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:latest",
+    }
+    assert len(set(digests.values())) == 1  # "latest" means Q4_K_M
+
+
+def test_upstream_update_changes_the_digest(server: OllamaServer, client: ollama.Client) -> None:
+    before = server.add_local("mistral")
+    server.catalogue.update("mistral")
+    lines = statuses(client.pull("mistral", stream=True))
+    assert "removing unused layers" in lines
+    assert server.digest("mistral") != before
+
+
+def test_catalogue_is_extensible(
+    server: OllamaServer, client: ollama.Client, http: httpx.Client
+) -> None:
+    server.catalogue.add(
+        "acme/tiny:1b",
+        family="qwen2",
+        parameter_size="494M",
+        size=397_807_936,
+        system="You are tiny.",
+        parameters={"temperature": 0.5, "num_ctx": 2048},
+        license="Acme licence",
+    )
+    server.catalogue.add("registry.example.com/team/m:v1", aliases=["registry.example.com/team/m"])
+    assert "acme/tiny:1b" in server.catalogue.names()
+    client.pull("acme/tiny:1b")
+    client.pull("registry.example.com/team/m")
+    tiny = show(http, "acme/tiny:1b")
+    assert (tiny["system"], tiny["license"]) == ("You are tiny.", "Acme licence")
+    assert parse_parameters(tiny["parameters"]) == {"temperature": 0.5, "num_ctx": 2048}
+    assert tiny["details"]["parameter_size"] == "494M"
+    assert server.local_names() == ["registry.example.com/team/m:latest", "acme/tiny:1b"]
+
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.pull("elsewhere.test/ns/m:v1")
+    assert caught.value.error == (
+        'pull model manifest: Get "https://elsewhere.test/v2/ns/m/manifests/v1": '
+        "dial tcp: lookup elsewhere.test: no such host"
+    )
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.pull("http://registry.example.com/team/m:v1")
+    assert (caught.value.status_code, caught.value.error) == (500, "insecure protocol http")
+    server.catalogue.remove("acme/tiny:1b")
+    with pytest.raises(ollama.ResponseError):
+        client.pull("acme/tiny:1b")
+
+
+# ---- create ----------------------------------------------------------------------------
+
+
+def test_create_auto_pulls_its_base(server: OllamaServer, client: ollama.Client) -> None:
+    lines = statuses(client.create("faq", from_="llama3.2", system="You are FAQ.", stream=True))
+    assert lines[0] == "pulling manifest"
+    assert lines.count("success") == 2
+    pull_success = lines.index("success")
+    assert lines[pull_success - 2 : pull_success] == ["verifying sha256 digest", "writing manifest"]
+    create_part = lines[pull_success + 1 :]
+    assert all(
+        line.startswith(("using existing layer sha256:", "creating new layer sha256:"))
+        for line in create_part[:-2]
+    )
+    assert create_part[-2:] == ["writing manifest", "success"]
+    # Only the system prompt is new: the re-encoded params equal the base's params blob.
+    assert sum(line.startswith("creating new layer") for line in create_part) == 1
+    details = {m.model: m.details for m in client.list().models}
+    assert details["faq:latest"] is not None and details["faq:latest"].parent_model == (
+        "llama3.2:latest"
+    )
+    assert server.calls("/api/pull") == []  # the pull happened inside the server
+
+
+def test_create_errors(server: OllamaServer, client: ollama.Client) -> None:
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.create("faq", system="no base")
+    assert (caught.value.status_code, caught.value.error) == (
+        400,
+        "neither 'from' or 'files' was specified",
+    )
+    progress = client.create("faq", from_="nope", stream=True)
+    assert next(progress).status == "pulling manifest"
+    with pytest.raises(ollama.ResponseError) as caught:
+        next(progress)
+    assert (caught.value.status_code, caught.value.error) == (
+        -1,
+        "pull model manifest: file does not exist",
+    )
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.create("faq", from_="nope", stream=False)
+    assert caught.value.status_code == 500
+    server.add_local("llama3.2")
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.create("faq", from_="llama3.2", template="{{ .Prompt")
+    assert caught.value.status_code == 400
+    assert caught.value.error.startswith("template error: ")
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.create("faq", from_="llama3.2", quantize="q4_K_M")
+    assert (caught.value.status_code, caught.value.error) == (
+        500,
+        "quantization is only supported for F16, BF16 and F32 models",
+    )
+    assert server.local_names() == ["llama3.2:latest"]
+
+
+def test_quantize_an_f16_model(
+    server: OllamaServer, client: ollama.Client, http: httpx.Client
+) -> None:
+    lines = statuses(
+        client.create("small-embed", from_="nomic-embed-text", quantize="q8_0", stream=True)
+    )
+    assert "quantizing F16 model to Q8_0" in lines
+    assert show(http, "small-embed")["details"]["quantization_level"] == "Q8_0"
+
+
+def test_old_server_versions(
+    server: OllamaServer, client: ollama.Client, http: httpx.Client
+) -> None:
+    server.version = "0.12.5"  # streamed errors stay under 200 and carry a status
+    response = http.post("/api/create", json={"model": "faq"})
+    assert response.status_code == 200
+    assert response.json() == {"error": "neither 'from' or 'files' was specified", "status": 400}
+
+    server.version = "0.6.8"  # stream:false returned at the auto-pull's success (#10593)
+    assert client.create("faq", from_="llama3.2", stream=False).status == "success"
+    assert server.local_names() == ["llama3.2:latest"]
+
+    server.version = "0.5.4"  # no JSON create at all
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.create("faq", from_="llama3.2")
+    assert (caught.value.status_code, caught.value.error) == (400, "path or Modelfile are required")
+
+
+def test_parameters_merge_and_render_like_go(
+    server: OllamaServer, client: ollama.Client, http: httpx.Client
+) -> None:
+    parameters = {
+        "temperature": 0.2,
+        "seed": 1234567,
+        "num_ctx": 1048576,
+        "top_p": 1.0,
+        "min_p": 0.00001,
+        "stop": ["<|eot_id|>", 'say "hi"\n'],
+        "not_an_option": True,  # stored unchecked, as a real server does
+    }
+    client.create("faq", from_="llama3.2", parameters=parameters)
+    text = show(http, "faq")["parameters"]
+    assert parse_parameters(text) == {**parameters, "top_p": 1, "seed": 1234567.0}
+    lines = text.splitlines()
+    for expected in (
+        "seed                           1.234567e+06",
+        "num_ctx                        1.048576e+06",
+        "top_p                          1",
+        "min_p                          1e-05",
+        'stop                           "say \\"hi\\"\\n"',
+        "not_an_option                  true",
+    ):
+        assert expected in lines
+    assert all(line[:30].rstrip() and line[30] == " " for line in lines)
+
+    client.create("keeps-stop", from_="llama3.2", parameters={"temperature": 0.7})
+    inherited = parse_parameters(show(http, "keeps-stop")["parameters"])
+    assert inherited == {"temperature": 0.7, "stop": LLAMA_STOP}
+    modelfile = show(http, "keeps-stop")["modelfile"]
+    assert "PARAMETER temperature 0.7\n" in modelfile
+    assert "PARAMETER stop <|eot_id|>\n" in modelfile
+
+
+def test_show_parameter_order_is_random(
+    server: OllamaServer, client: ollama.Client, http: httpx.Client
+) -> None:
+    keys = {"temperature": 0.1, "top_k": 10, "top_p": 0.5, "seed": 1, "num_ctx": 8, "min_p": 0.2}
+    client.create("many", from_="llama3.2", parameters=keys)
+    orders = set()
+    for _ in range(20):
+        lines = show(http, "many")["parameters"].splitlines()
+        stop_at = [i for i, line in enumerate(lines) if line.startswith("stop ")]
+        assert stop_at == list(range(stop_at[0], stop_at[0] + 3))  # a list stays together
+        assert [lines[i].split(None, 1)[1] for i in stop_at] == [f'"{s}"' for s in LLAMA_STOP]
+        orders.add(tuple(line.split()[0] for line in lines))
+    assert len(orders) > 1
+
+
+def test_show_fields_and_inheritance(
+    server: OllamaServer, client: ollama.Client, http: httpx.Client
+) -> None:
+    client.create(
+        "faq",
+        from_="llama3.2",
+        system="You are FAQ.",
+        license="managed-by: modelops",
+        messages=[
+            {"role": "User", "content": "Is Toronto in Canada?"},
+            {"role": "assistant", "content": "yes"},
+        ],
+    )
+    base, derived = show(http, "llama3.2"), show(http, "faq")
+    assert derived["system"] == "You are FAQ."
+    assert derived["template"] == base["template"]
+    assert derived["license"] == base["license"] + "\nmanaged-by: modelops"
+    assert "\n**Llama 3.2** **Acceptable Use Policy**" in base["license"]  # 2nd licence layer
+    assert derived["messages"] == [
+        {"role": "user", "content": "Is Toronto in Canada?"},
+        {"role": "assistant", "content": "yes"},
+    ]
+    assert derived["details"]["parent_model"] == "llama3.2:latest"
+    assert base["details"]["parent_model"] == ""
+    assert derived["model_info"]["general.architecture"] == "llama"
+    assert derived["capabilities"] == ["completion", "tools"]
+    assert RFC3339_NANO.match(derived["modified_at"])
+    from_line = derived["modelfile"].splitlines()[4]
+    assert from_line == base["modelfile"].splitlines()[4]
+    assert re.fullmatch(r"FROM /root/\.ollama/models/blobs/sha256-[0-9a-f]{64}", from_line)
+    assert "# FROM faq:latest\n" in derived["modelfile"]
+    assert "SYSTEM You are FAQ.\n" in derived["modelfile"]
+    assert "MESSAGE user Is Toronto in Canada?\n" in derived["modelfile"]
+
+    typed = client.show("faq")  # the python client parses it, model_info included
+    assert typed.modelinfo is not None and typed.details is not None
+    assert typed.details.parent_model == "llama3.2:latest"
+    assert http.post("/api/show", json={"name": "faq"}).status_code == 200
+
+    server.add_local("qwen2.5-coder:7b")
+    coder = show(http, "qwen2.5-coder:7b")
+    assert "parameters" not in coder and "messages" not in coder  # omitempty
+    assert coder["system"].startswith("You are Qwen")
+    assert coder["capabilities"] == ["completion", "tools", "insert"]
+    server.add_local("llava")
+    llava = show(http, "llava")
+    assert llava["capabilities"] == ["completion", "vision"]
+    assert llava["projector_info"]["general.architecture"] == "clip"
+
+    missing = http.post("/api/show", json={"model": "nope"})
+    assert (missing.status_code, missing.json()) == (
+        404,
+        {"error": "model 'nope:latest' not found"},
+    )
+
+
+def test_digests_are_deterministic(
+    server: OllamaServer, client: ollama.Client, http: httpx.Client
+) -> None:
+    first = server.add_local("faq", "llama3.2", system="S", parameters={"temperature": 1})
+    modified = show(http, "faq")["modified_at"]
+    again = statuses(
+        client.create(
+            "faq", from_="llama3.2", system="S", parameters={"temperature": 1.0}, stream=True
+        )
+    )
+    assert server.digest("faq") == first
+    assert show(http, "faq")["modified_at"] != modified
+    assert all(not line.startswith("creating new layer") for line in again)
+
+    client.create("faq", from_="llama3.2", system="S", parameters={"temperature": 0.9})
+    assert server.digest("faq") != first
+    client.copy("llama3.2", "my-llama")
+    client.create("faq", from_="my-llama", system="S", parameters={"temperature": 1})
+    assert server.digest("faq") != first  # same weights, different FROM name
+    assert server.digest("my-llama") == server.digest("llama3.2")
+
+
+def test_delete_and_copy(server: OllamaServer, client: ollama.Client, http: httpx.Client) -> None:
+    server.add_local("faq", "llama3.2", system="S")
+    copied = http.post("/api/copy", json={"source": "faq", "destination": "faq-backup"})
+    assert (copied.status_code, copied.content) == (200, b"")
+    assert server.digest("faq-backup") == server.digest("faq")
+    missing = http.post("/api/copy", json={"source": "nope", "destination": "x"})
+    assert (missing.status_code, missing.json()) == (404, {"error": 'model "nope" not found'})
+
+    deleted = http.request("DELETE", "/api/delete", json={"model": "faq"})
+    assert (deleted.status_code, deleted.content) == (200, b"")
+    gone = http.request("DELETE", "/api/delete", json={"model": "faq"})
+    assert (gone.status_code, gone.json()) == (404, {"error": "model 'faq' not found"})
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.delete("faq")
+    assert caught.value.status_code == 404
+
+    client.delete("llama3.2")  # a derived model keeps the base's blobs alive
+    assert show(http, "faq-backup")["system"] == "S"
+    assert server.local_names() == ["faq-backup:latest"]
+
+
+def test_names_keep_their_case_and_namespace(
+    server: OllamaServer, client: ollama.Client, http: httpx.Client
+) -> None:
+    server.add_local("FAQ", "llama3.2")
+    server.add_local("team/helper:v1", "llama3.2")
+    client.create("faq", from_="llama3.2", system="lower")  # lands on the existing FAQ
+    assert server.local_names()[:2] == ["FAQ:latest", "team/helper:v1"]
+    assert show(http, "Faq")["system"] == "lower"
+
+
+def test_modify_local_behind_the_tools_back(server: OllamaServer) -> None:
+    spec: dict[str, Any] = {"system": "S", "parameters": {"temperature": 0.2}}
+    before = server.add_local("faq", "llama3.2", **spec)
+    after = server.modify_local("faq", system="", parameters={"top_k": 5}, drop_parameters=["stop"])
+    assert after != before
+    view = server.model("faq")
+    assert view is not None
+    assert (view.system, view.parameters) == ("", {"temperature": 0.2, "top_k": 5})
+    assert view.details["parent_model"] == "llama3.2:latest"
+    assert server.add_local("faq", "llama3.2", **spec) == before  # re-applying restores it
+
+
+# ---- chat ------------------------------------------------------------------------------
+
+
+def test_chat_reveals_what_the_request_carried(server: OllamaServer, client: ollama.Client) -> None:
+    server.add_local("faq", "llama3.2", system="You are FAQ.", parameters={"temperature": 0.2})
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "where am I?"},
+    ]
+    reply = client.chat("faq", messages=messages, options={"seed": 42})
+    stop = ",".join(f'"{s}"' for s in LLAMA_STOP)
+    assert reply.message.content == (
+        "[model=faq:latest] [system=You are FAQ.] [messages=3] "
+        f'[options={{"seed":42,"stop":[{stop}],"temperature":0.2}}] You said: where am I?'
+    )
+    assert reply.done and reply.done_reason == "stop"
+    assert reply.prompt_eval_count == 3 + 1 + 1 + 3  # system + the three messages, in words
+
+    own_system = client.chat(
+        "faq", messages=[{"role": "system", "content": "Be brief."}, messages[0]]
+    )
+    assert "[system=Be brief.] [messages=2]" in (own_system.message.content or "")
+    assert (
+        client.chat("faq", messages=messages).message.content
+        == client.chat("faq", messages=messages).message.content
+    )
+    loaded = client.chat("faq", messages=[])
+    assert (loaded.done, loaded.done_reason, loaded.message.content) == (True, "load", "")
+    logged = server.calls("/api/chat")[0].body
+    assert logged is not None
+    assert (logged["messages"], logged["options"], logged["stream"]) == (
+        messages,
+        {"seed": 42},
+        False,
+    )
+
+
+def test_chat_streams_word_by_word(server: OllamaServer, client: ollama.Client) -> None:
+    server.add_local("faq", "llama3.2")
+    messages = [{"role": "user", "content": "tell me more"}]
+    chunks = list(client.chat("faq", messages=messages, stream=True))
+    *parts, final = chunks
+    assert len(parts) > 5 and not any(part.done for part in parts)
+    text = "".join(part.message.content or "" for part in parts)
+    assert text == client.chat("faq", messages=messages).message.content
+    assert (final.done, final.done_reason, final.message.content) == (True, "stop", "")
+    assert final.eval_count == len(parts)
+    assert final.prompt_eval_count == 3
+    for metric in ("total_duration", "load_duration", "prompt_eval_duration", "eval_duration"):
+        assert (getattr(final, metric) or 0) > 0
+
+
+def test_chat_errors(server: OllamaServer, client: ollama.Client) -> None:
+    hello = [{"role": "user", "content": "hello"}]
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.chat("nope", messages=hello)
+    assert (caught.value.status_code, caught.value.error) == (404, "model 'nope' not found")
+    server.add_local("nomic-embed-text")
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.chat("nomic-embed-text:latest", messages=hello)
+    assert (caught.value.status_code, caught.value.error) == (
+        400,
+        '"nomic-embed-text:latest" does not support chat',
+    )
+    server.add_local("typo", "llama3.2", parameters={"temperature": "hot"})  # unchecked
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.chat("typo", messages=hello)
+    assert (caught.value.status_code, caught.value.error) == (
+        500,
+        'option "temperature" must be of type float32',
+    )
+
+
+def test_chat_images_need_a_vision_model(
+    server: OllamaServer, client: ollama.Client, http: httpx.Client
+) -> None:
+    server.add_local("llava")
+    server.add_local("llama3.2")
+    picture = [{"role": "user", "content": "what is this?", "images": [PNG_1PX]}]
+    assert "[images=1]" in (client.chat("llava", messages=picture).message.content or "")
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.chat("llama3.2", messages=picture)
+    assert (caught.value.status_code, caught.value.error) == (
+        500,
+        "this model is missing data required for image input",
+    )
+    bad = http.post(
+        "/api/chat",
+        json={"model": "llava", "messages": [{"role": "user", "content": "x", "images": ["@@"]}]},
+    )
+    assert (bad.status_code, bad.json()) == (400, {"error": "illegal base64 data at input byte 0"})
+
+
+# ---- faults ----------------------------------------------------------------------------
+
+
+def test_refused_connections(
+    server: OllamaServer, client: ollama.Client, http: httpx.Client
+) -> None:
+    server.add_local("llama3.2")
+    server.refuse_connections()
+    with pytest.raises(ConnectionError):
+        client.list()
+    with pytest.raises(httpx.ConnectError):
+        next(client.pull("llama3.2", stream=True))
+    server.accept_connections()
+    assert [m.model for m in client.list().models] == ["llama3.2:latest"]
+    with ollama.Client(host=OllamaServer.refused_url()) as nowhere, pytest.raises(ConnectionError):
+        nowhere.list()
+    server.stop()
+    with pytest.raises(httpx.ConnectError):
+        http.get("/api/version")
+
+
+def test_http_500_for_the_first_requests(server: OllamaServer, client: ollama.Client) -> None:
+    fault = server.fail("/api/tags", "boom", times=2)
+    for _ in range(2):
+        with pytest.raises(ollama.ResponseError) as caught:
+            client.list()
+        assert (caught.value.status_code, caught.value.error) == (500, "boom")
+    assert client.list().models == []
+    assert fault.hits == 2
+
+    server.fail("/api/create", "disk full", model="broken")
+    client.create("fine", from_="llama3.2")
+    with pytest.raises(ollama.ResponseError) as caught:
+        list(client.create("broken", from_="llama3.2", stream=True))
+    assert (caught.value.status_code, caught.value.error) == (500, "disk full")
+
+    server.fail("/api/show", status=502, body="<html>bad gateway</html>")
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.show("fine")
+    assert (caught.value.status_code, caught.value.error) == (502, "<html>bad gateway</html>")
+
+
+def test_error_line_in_the_middle_of_a_stream(server: OllamaServer, client: ollama.Client) -> None:
+    server.fail_mid_stream("/api/pull", "read: connection reset by peer", after=3, times=1)
+    seen: list[ollama.ProgressResponse] = []
+    with pytest.raises(ollama.ResponseError) as caught:
+        for line in client.pull("llama3.2", stream=True):
+            seen.append(line)
+    assert (caught.value.status_code, caught.value.error) == (-1, "read: connection reset by peer")
+    assert len(seen) == 3
+    assert server.local_names() == []
+    assert client.pull("llama3.2").status == "success"  # the fault was used up
+
+    server.fail_mid_stream("/api/create", "boom", after=1)
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.create("faq", from_="llama3.2", stream=False)
+    assert (caught.value.status_code, caught.value.error) == (500, "boom")
+
+
+def test_connection_cut_mid_pull(server: OllamaServer, client: ollama.Client) -> None:
+    server.cut_connection("/api/pull", after=2, times=1)
+    seen: list[ollama.ProgressResponse] = []
+    with pytest.raises(httpx.RemoteProtocolError):
+        for line in client.pull("llama3.2", stream=True):
+            seen.append(line)
+    assert len(seen) == 2
+    assert server.local_names() == []
+    server.cut_connection("/api/tags", times=1)
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.list()
+    assert client.list().models == []
+
+
+def test_slow_answers(server: OllamaServer) -> None:
+    server.delay("/api/tags", 0.3, times=1)
+    with ollama.Client(host=server.url, timeout=0.1) as impatient, pytest.raises(httpx.ReadTimeout):
+        impatient.list()
+    server.delay("/api/pull", 0.3, after=2, times=1)
+    with ollama.Client(host=server.url, timeout=0.1) as impatient:
+        progress = impatient.pull("llama3.2", stream=True)
+        next(progress), next(progress)
+        with pytest.raises(httpx.ReadTimeout):
+            next(progress)
+
+
+def test_create_latency_does_not_serialise_requests(server: OllamaServer) -> None:
+    server.add_local("llama3.2")
+    server.delay("/api/create", 0.2)
+    errors: list[BaseException] = []
+
+    def create(name: str) -> None:
+        try:
+            with ollama.Client(host=server.url, timeout=10) as own:
+                own.create(name, from_="llama3.2", system=name)
+        except BaseException as error:  # surfaced by the assert below
+            errors.append(error)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=create, args=(f"m{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    assert errors == []
+    assert 0.2 <= elapsed < 0.6  # four 0.2 s creates overlapped
+    assert len(server.local_names()) == 5
+
+
+def test_chat_timing(server: OllamaServer, client: ollama.Client) -> None:
+    server.add_local("slow", "llama3.2")
+    server.set_chat_timing("slow", first_token=0.15, per_token=0.01)
+    started = time.monotonic()
+    stream = client.chat("slow", messages=[{"role": "user", "content": "hi"}], stream=True)
+    next(stream)
+    first = time.monotonic() - started
+    count = 1 + sum(1 for _ in stream)
+    total = time.monotonic() - started
+    assert first >= 0.15
+    # The chunks arrive as they are produced, not all at once at the end.
+    assert total - first >= (count - 2) * 0.01
+
+
+# ---- request log -----------------------------------------------------------------------
+
+
+def test_request_log(server: OllamaServer, client: ollama.Client) -> None:
+    client.list()
+    client.pull("llama3.2")
+    client.pull("mistral")
+    client.create("faq", from_="llama3.2", system="S")
+    client.show("faq")
+    pulls, creates = server.calls("/api/pull"), server.calls("/api/create")
+    assert [record.model for record in pulls] == ["llama3.2", "mistral"]
+    assert max(r.time for r in pulls) < min(r.time for r in creates)
+    assert creates[0].body == {"model": "faq", "from": "llama3.2", "system": "S", "stream": False}
+    assert len(server.calls("/api/tags", method="GET")) == 1
+    assert len(server.calls(model="faq:latest")) == 2
+    assert [r.path for r in server.requests][:2] == ["/api/tags", "/api/pull"]
+    server.clear_log()
+    client.list()
+    assert [(r.method, r.path, r.body) for r in server.requests] == [("GET", "/api/tags", None)]
+    assert server.calls("/api/show") == []
