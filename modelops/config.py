@@ -28,6 +28,8 @@ class OllamaTarget(_Strict):
         description="models are created as <namespace>/<id>; modelops owns the namespace",
     )
     prune: bool = False
+    timeout: float = Field(30.0, gt=0, description="seconds to wait for an answer")
+    retries: int = Field(3, ge=1, le=10, description="attempts for a pull or create")
 
     @model_validator(mode="after")
     def _one_of_host_hosts(self) -> OllamaTarget:
@@ -58,12 +60,12 @@ class Config(_Strict):
 
 
 DEFAULT_CONFIG = """\
-# modelops registry settings: https://github.com/modelops/modelops#configuration
+# modelops registry settings (see the README, "Configuration")
 version: 1
 targets:
+  # The Ollama named by OLLAMA_HOST, or the one on this machine (127.0.0.1:11434).
   local:
     type: ollama
-    host: http://127.0.0.1:11434
 default_target: local
 """
 

@@ -208,3 +208,18 @@ class Repo:
         with _translated("git commit"):
             self._git(*identity, "commit", "--quiet", "--only", "-m", message, "--", *paths)
         return str(self._repo.head.commit.hexsha)
+
+    def names_in_history(self, folder: str) -> set[str]:
+        """Every file name that was ever directly inside `folder`, at any commit."""
+        if not self.has_commits():
+            return set()
+        with _translated("git log"):
+            out = self._git(
+                "log", "--all", "--format=", "--name-only", "--no-renames", "--", folder
+            )
+        prefix = f"{folder}/" if folder else ""
+        return {
+            line[len(prefix) :]
+            for line in out.splitlines()
+            if line.startswith(prefix) and "/" not in line[len(prefix) :]
+        }

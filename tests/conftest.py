@@ -41,3 +41,13 @@ def reg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RegistryFixture:
 @pytest.fixture(autouse=True)
 def _no_real_ollama() -> None:
     assert "OLLAMA_HOST" not in os.environ
+
+
+@pytest.fixture
+def ollama_server():
+    """The Ollama test server, on a free port; it must not have hit a bug of its own."""
+    from tests.ollama_server import OllamaServer
+
+    with OllamaServer() as server:
+        yield server
+    assert not server.errors, server.errors

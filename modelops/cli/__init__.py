@@ -24,9 +24,9 @@ def cli(debug: bool) -> None:
 
 
 def _register() -> None:
-    from modelops.cli import authoring, reading
+    from modelops.cli import authoring, reading, reconcile
 
-    for module in (reading, authoring):
+    for module in (reading, authoring, reconcile):
         for command in module.COMMANDS:
             cli.add_command(command)
 
