@@ -48,14 +48,15 @@ openwebui:
 """
 
 
-def generate(root: Path, count: int) -> Path:
-    """A registry of `count` models in a fresh git repository, committed."""
+def generate(root: Path, count: int, *, chains: bool = True) -> Path:
+    """A registry of `count` models in a fresh git repository, committed. With `chains`, nine
+    in ten models are based on another registry model."""
     from modelops.registry import init
 
     init(root, root.parent)
     models = root / "models"
     for n in range(count):
-        base = "llama3.2:latest" if n % 10 == 0 else f"m{n - n % 10:05d}"
+        base = "llama3.2:latest" if n % 10 == 0 or not chains else f"m{n - n % 10:05d}"
         text = MODEL.format(
             id=f"m{n:05d}", n=n, base=base, group=n % 17, t=n % 10, public=str(n % 2 == 0).lower()
         )

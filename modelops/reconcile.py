@@ -22,6 +22,8 @@ from modelops.plan import Change, HostPlan, Plan, Recorded, Tag, host_changes, t
 from modelops.plan_render import Outcome
 from modelops.targets.ollama import Progress, TargetError, normalize_host
 
+SHOW_WORKERS = 8
+
 
 class Host(Protocol):
     """What reconciling needs of one server (modelops.targets.ollama.OllamaHost)."""
@@ -113,7 +115,8 @@ def _plan_host(
         version = host.version()
         tags = host.tags()
         wanted = to_inspect(desired, tags, record)
-        with ThreadPoolExecutor(max(1, workers)) as pool:
+        # reading is cheap for the server: inspect more at once than we create
+        with ThreadPoolExecutor(max(SHOW_WORKERS, workers)) as pool:
             shows = list(pool.map(lambda n: _show(host, n), wanted))
     except TargetError as exc:
         return HostPlan(host.url, "", (), error=exc.message), Observed()

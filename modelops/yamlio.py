@@ -189,9 +189,14 @@ class _Builder:
         self.problems: list[Problem] = []
         self._sizes: dict[int, int] = {}
         self._built: dict[int, Any] = {}
+        self._aliased = False
+        self._building: set[int] = set()  # collections being built, to catch recursive aliases
 
     def build(self, root: Node) -> Any:
-        if self._size(root) > MAX_NODES:
+        """Build values sharing what aliases share (linear); then, only if an alias was used,
+        refuse a tree whose expansion would explode in everything that walks it later."""
+        value = self._value(root)
+        if self._aliased and self._size(root) > MAX_NODES:
             mark = root.start_mark
             self.problems.append(
                 Problem(
@@ -204,7 +209,7 @@ class _Builder:
                 )
             )
             return None
-        return self._value(root)
+        return value
 
     def _size(self, node: Node) -> int:
         key = id(node)
@@ -222,18 +227,24 @@ class _Builder:
 
     def _value(self, node: Node) -> Any:
         key = id(node)
+        if key in self._building:
+            self._fail(node, "an alias refers to the value it is part of (remove the alias)")
+            return None
         if key in self._built:
+            self._aliased = True
             return self._built[key]
         if isinstance(node, ScalarNode):
             value = self._scalar(node)
         elif isinstance(node, SequenceNode):
             if node.tag != _TAG + "seq":
                 self._fail(node, f"unsupported tag {_short_tag(node.tag)} (remove it)")
-            value = []
-            self._built[key] = value
-            value.extend(self._value(item) for item in node.value)
+            self._building.add(key)
+            value = [self._value(item) for item in node.value]
+            self._building.discard(key)
         elif isinstance(node, MappingNode):
+            self._building.add(key)
             value = self._mapping(node)
+            self._building.discard(key)
         else:  # pragma: no cover - libyaml produces only these three kinds
             value = None
         self._built[key] = value
