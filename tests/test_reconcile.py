@@ -365,3 +365,36 @@ def test_an_unknown_target_and_an_open_webui_target(setup):
     result = run("plan", "webui")
     assert result.code == 64
     assert "is an Open WebUI target" in result.err
+
+
+def test_independent_models_are_created_at_the_same_time(reg, ollama_server, monkeypatch):
+    monkeypatch.setenv("OLLAMA_HOST", ollama_server.url)
+    for n in range(4):
+        reg.add(f"m{n}", base="llama3.2")
+    ollama_server.add_local("llama3.2")
+    ollama_server.delay("/api/create", 0.5)
+    assert run("apply", "--parallelism", "4").code == 0
+    arrivals = sorted(r.time for r in ollama_server.calls("/api/create"))
+    assert len(arrivals) == 4
+    assert arrivals[-1] - arrivals[0] < 0.4  # all four were in flight together
+
+
+def test_rich_progress_draws_a_bar_per_layer():
+    import io
+
+    from modelops.cli.progress import RichReporter
+    from modelops.plan import Change
+    from modelops.plan_render import Outcome
+    from modelops.targets.ollama import Progress
+
+    out = io.StringIO()
+    with RichReporter(out, show_host=False) as reporter:
+        reporter.progress("h", "mistral:latest", Progress("pulling manifest"))
+        for done in (0, 50, 100):
+            reporter.progress(
+                "h", "mistral:latest", Progress("pulling", "sha256:" + "ab" * 32, 100, done)
+            )
+        reporter.finished(Outcome(Change("pull", "h", "mistral:latest", None, ""), ok=True))
+    text = out.getvalue()
+    assert "mistral:latest abababababab" in text
+    assert "pulled mistral:latest" in text
