@@ -223,3 +223,19 @@ class Repo:
             for line in out.splitlines()
             if line.startswith(prefix) and "/" not in line[len(prefix) :]
         }
+
+    def file_times(self, folder: str) -> dict[str, tuple[int, int]]:
+        """For each file ever in `folder`: the times of the first and the last commit that
+        touched it."""
+        if not self.has_commits():
+            return {}
+        with _translated("git log"):
+            out = self._git("log", "--format=%x1e%at", "--name-only", "--no-renames", "--", folder)
+        times: dict[str, tuple[int, int]] = {}
+        for record in out.split("\x1e")[1:]:
+            stamp, *paths = record.strip().splitlines()
+            when = int(stamp)
+            for path in (p for p in paths if p.strip()):
+                first, last = times.get(path, (when, when))
+                times[path] = (min(first, when), max(last, when))
+        return times

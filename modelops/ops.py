@@ -11,7 +11,14 @@ from modelops import names, yamledit, yamlio
 from modelops.errors import NotFoundError, UsageError
 from modelops.registry import Change
 from modelops.snapshot import MODELS_DIR, Snapshot
-from modelops.spec import FIELDS, SPEC_VERSION, expects_text, flow_style, key_order
+from modelops.spec import (
+    FIELDS,
+    SPEC_VERSION,
+    expects_text,
+    flow_style,
+    key_order,
+    ordered_parameters,
+)
 
 Loc = tuple[str | int, ...]
 READ_ONLY_KEYS = {("id",): "use 'modelops rename'", ("version",): "it is the spec format version"}
@@ -29,6 +36,9 @@ def check_new_id(snapshot: Snapshot, model_id: str) -> None:
 
 
 def render_new(data: dict[str, Any]) -> bytes:
+    """A new model file in canonical layout."""
+    if isinstance(data.get("parameters"), dict):
+        data = {**data, "parameters": ordered_parameters(data["parameters"])}
     doc = yamledit.to_commented(data, flow_style)
     return yamledit.dump_canonical(doc, yamledit.SCHEMA_MODELINE).encode()
 

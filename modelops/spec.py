@@ -37,6 +37,7 @@ class KnowledgeRef(_Strict):
     type: Literal["collection", "file", "note"]
     id: NonEmpty | None = Field(None, description="its id in the Open WebUI it comes from")
     description: str | None = None
+    context: Literal["full"] | None = Field(None, description="full: the whole file, not RAG")
 
 
 class Message(_Strict):

@@ -29,7 +29,7 @@ def run(*args: str, stdin: str = "") -> Result:
     """Run `modelops ARGS` in this process, as a user would, capturing both streams."""
     out, err = io.StringIO(), io.StringIO()
     old_stdin = sys.stdin
-    sys.stdin = io.StringIO(stdin)
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin.encode()), encoding="utf-8")
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(list(args))

@@ -24,9 +24,9 @@ def cli(debug: bool) -> None:
 
 
 def _register() -> None:
-    from modelops.cli import authoring, reading, reconcile
+    from modelops.cli import authoring, exchange, reading, reconcile
 
-    for module in (reading, authoring, reconcile):
+    for module in (reading, authoring, reconcile, exchange):
         for command in module.COMMANDS:
             cli.add_command(command)
 
