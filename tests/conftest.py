@@ -9,6 +9,7 @@ import pytest
 
 from tests.helpers import RegistryFixture
 
+pytest_plugins = ["tests.conftest_openwebui"]
 REAL_HOME = Path.home()
 
 
@@ -41,6 +42,15 @@ def reg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RegistryFixture:
 @pytest.fixture(autouse=True)
 def _no_real_ollama() -> None:
     assert "OLLAMA_HOST" not in os.environ
+
+
+@pytest.fixture(scope="session")
+def openwebui_ollama_base_url():
+    """The Ollama test server that the session's Open WebUI talks to."""
+    from tests.ollama_server import OllamaServer
+
+    with OllamaServer() as server:
+        yield server.url
 
 
 @pytest.fixture
