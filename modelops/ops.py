@@ -17,7 +17,6 @@ from modelops.spec import (
     expects_text,
     flow_style,
     key_order,
-    ordered_parameters,
 )
 
 Loc = tuple[str | int, ...]
@@ -36,11 +35,18 @@ def check_new_id(snapshot: Snapshot, model_id: str) -> None:
 
 
 def render_new(data: dict[str, Any]) -> bytes:
-    """A new model file in canonical layout."""
-    if isinstance(data.get("parameters"), dict):
-        data = {**data, "parameters": ordered_parameters(data["parameters"])}
-    doc = yamledit.to_commented(data, flow_style)
-    return yamledit.dump_canonical(doc, yamledit.SCHEMA_MODELINE).encode()
+    """A new model file in canonical layout: key order, then the emitter's style."""
+    return yamledit.emit(_ordered(data, ()), flow_style, yamledit.SCHEMA_MODELINE).encode()
+
+
+def _ordered(value: Any, loc: Loc) -> Any:
+    if isinstance(value, dict):
+        rank = {key: i for i, key in enumerate(key_order(loc))}
+        keys = sorted(value, key=lambda k: rank.get(k, len(rank)))
+        return {k: _ordered(value[k], (*loc, k)) for k in keys}
+    if isinstance(value, list):
+        return [_ordered(item, (*loc, i)) for i, item in enumerate(value)]
+    return value
 
 
 def _edit(snapshot: Snapshot, model_id: str, mutate: Callable[[Any], None]) -> bytes:

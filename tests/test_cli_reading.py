@@ -74,7 +74,7 @@ def test_validate_as_json(reg: RegistryFixture):
     assert result.code == 1
     (problem,) = json.loads(result.out)["problems"]
     assert problem["path"] == "models/faq.yaml"
-    assert (problem["line"], problem["column"], problem["key"]) == (4, 1, "base")
+    assert (problem["line"], problem["column"], problem["key"]) == (5, 1, "base")
     assert problem["message"].startswith("'faq' is this model itself")
 
 

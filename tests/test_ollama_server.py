@@ -733,7 +733,7 @@ def test_create_latency_does_not_serialise_requests(server: OllamaServer) -> Non
 
 def test_chat_timing(server: OllamaServer, client: ollama.Client) -> None:
     server.add_local("slow", "llama3.2")
-    server.set_chat_timing("slow", first_token=0.15, per_token=0.01)
+    server.set_chat_timing("slow", first_token=0.15, per_token=0.05)
     started = time.monotonic()
     stream = client.chat("slow", messages=[{"role": "user", "content": "hi"}], stream=True)
     next(stream)
@@ -741,8 +741,9 @@ def test_chat_timing(server: OllamaServer, client: ollama.Client) -> None:
     count = 1 + sum(1 for _ in stream)
     total = time.monotonic() - started
     assert first >= 0.15
-    # The chunks arrive as they are produced, not all at once at the end.
-    assert total - first >= (count - 2) * 0.01
+    # The chunks arrive as they are produced, not all at once at the end (half the ideal
+    # spread is proof enough, and leaves room for a busy machine merging two chunks).
+    assert total - first >= 0.5 * (count - 1) * 0.05
 
 
 # ---- request log -----------------------------------------------------------------------

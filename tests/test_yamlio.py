@@ -182,3 +182,75 @@ def test_parse_value_reads_flow_yaml_and_falls_back_to_text():
     assert yamlio.parse_value("{vision: true}") == {"vision": True}
     assert yamlio.parse_value("[unclosed") == "[unclosed"
     assert yamlio.parse_value("") == ""
+
+
+# --- the fast emitter -------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from modelops.ops import formatted, render_new  # noqa: E402
+
+keys = st.text(min_size=1, max_size=12).filter(lambda k: k.strip() == k and "\x00" not in k)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=True)
+    | st.text(max_size=30)
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400)
+@given(st.dictionaries(keys, values, min_size=1, max_size=6))
+def test_emitted_yaml_reads_back_the_same_in_both_readers(data):
+    text = yamledit.emit(data, flow_style)
+    assert yamlio.load(text, "f").data == data
+    assert yamledit.rt_load(text) == data
+
+
+@settings(max_examples=200)
+@given(
+    st.fixed_dictionaries(
+        {"version": st.just(1), "id": st.just("m"), "base": st.just("mistral")},
+        optional={
+            "system": st.text(min_size=1, max_size=60),
+            "tags": st.lists(st.text(min_size=1, max_size=10), max_size=4),
+            "parameters": st.fixed_dictionaries(
+                {},
+                optional={
+                    "stop": st.lists(st.text(min_size=1, max_size=8), max_size=3),
+                    "temperature": st.floats(0, 2).map(
+                        lambda x: round(x, 4)
+                    ),  # ruamel rounds 1e-126
+                },
+            ),
+            "suggestions": st.lists(
+                st.fixed_dictionaries(
+                    {"prompt": st.text(min_size=1, max_size=20)},
+                    optional={"title": st.text(min_size=1, max_size=10)},
+                ),
+                max_size=2,
+            ),
+            "access": st.fixed_dictionaries(
+                {
+                    "public": st.booleans(),
+                    "read": st.fixed_dictionaries(
+                        {
+                            "groups": st.lists(st.text(min_size=1, max_size=6), max_size=2),
+                            "users": st.just([]),
+                        }
+                    ),
+                }
+            ),
+        },
+    )
+)
+def test_a_new_file_is_already_formatted(data):
+    text = render_new(data)
+    assert formatted(text) == text
