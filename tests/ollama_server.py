@@ -4,12 +4,15 @@ No real Ollama can run on the test machines, so this server implements the API a
 /work/shared/reference/ollama-api.md describes it: name grammar, pulls with per-layer progress
 from a fake registry (the catalogue), creates with parameter merge and inheritance, digests as
 SHA-256 of Go-encoded manifests, /api/show rendered the Go way, NDJSON streams, Go's error
-texts and status codes, and a chat "model" whose answers reveal what the request carried.
+texts and status codes, and a chat "model" whose answers reveal what the request carried. The
+same chat answers on Ollama's OpenAI-compatible `/v1/chat/completions` (JSON or server-sent
+events) beside `/v1/models`, as Ollama's middleware shapes them (tests/ollama_server_openai.py).
 
     with OllamaServer() as server:
         client = ollama.Client(host=server.url)
         client.pull("llama3.2")
         server.fail("/api/create", "disk full", times=1)      # the next create answers 500
+        base_url = f"{server.url}/v1"       # where an OpenAI-compatible client points
         assert len(server.calls("/api/pull")) == 1
 
 Only the standard library is used, so the server adds no dependencies to the suite.
@@ -26,7 +29,7 @@ from typing import Any, Self
 
 from tests.ollama_server_catalogue import Catalogue
 from tests.ollama_server_chat import ChatTiming
-from tests.ollama_server_endpoints import ROUTES
+from tests.ollama_server_endpoints import DECODERS, ROUTES
 from tests.ollama_server_faults import Fault, FaultPlan
 from tests.ollama_server_http import HTTPServer
 from tests.ollama_server_names import ModelName
@@ -117,7 +120,7 @@ class OllamaServer:
             self._refusing.close()
             self._refusing = None
         self._stopping.clear()
-        self._httpd = HTTPServer(("127.0.0.1", self._port or 0), self, ROUTES)
+        self._httpd = HTTPServer(("127.0.0.1", self._port or 0), self, ROUTES, DECODERS)
         self._port = self._httpd.server_address[1]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,

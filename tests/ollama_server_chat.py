@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.ollama_server_gofmt import go_quote, rfc3339_nano
-from tests.ollama_server_store import ModelView
+from tests.ollama_server_names import ModelName
+from tests.ollama_server_store import ModelStore, ModelView
 from tests.ollama_server_types import ApiError, Lines
 
 # Option names and their Go kinds (api/types.go Options and Runner).
@@ -100,6 +101,32 @@ def check_images(messages: Sequence[Mapping[str, Any]]) -> None:
                 raise ApiError(f"illegal base64 data at input byte {position}", 400)
 
 
+def not_found_message(model: str, version: tuple[int, ...]) -> str:
+    """ChatHandler's 404 for a model that is not local, as each Ollama release words it.
+
+    Up to v0.2.1 the handler said so itself; v0.2.2 to v0.3.10 left it to the scheduler
+    (handleScheduleError, Go's %q); from v0.3.11 the handler checks first, without the hint.
+    """
+    if version < (0, 2, 2):
+        return f"model '{model}' not found, try pulling it first"
+    if version < (0, 3, 11):
+        return f"model {go_quote(model)} not found, try pulling it first"
+    return f"model '{model}' not found"
+
+
+def chat_model(
+    store: ModelStore, text: str, version: tuple[int, ...]
+) -> tuple[ModelName, ModelView]:
+    """The local model a chat names; a chat never pulls one (404)."""
+    name = ModelName.parse(text)
+    if not name.is_valid:
+        raise ApiError("model is required", 400)
+    model = store.get(name)
+    if model is None:
+        raise ApiError(not_found_message(text, version), 404)
+    return name, store.view(model)
+
+
 def _word_count(messages: Sequence[Mapping[str, Any]]) -> int:
     return sum(len(str(m.get("content", "")).split()) for m in messages)
 
@@ -114,7 +141,9 @@ def plan_reply(view: ModelView, body: Mapping[str, Any]) -> ChatReply:
     if body.get("think") is True and "thinking" not in view.capabilities:
         raise ApiError(f"{go_quote(raw_model)} does not support thinking", 400)
     messages: list[Mapping[str, Any]] = list(body.get("messages") or [])
-    options = {**(view.parameters or {}), **(body.get("options") or {})}
+    # Options.FromMap skips a null value, so the model's own value stays in force.
+    requested = {k: v for k, v in (body.get("options") or {}).items() if v is not None}
+    options = {**(view.parameters or {}), **requested}
     check_options(options)
     images = sum(len(m.get("images") or []) for m in messages)
     if images and "vision" not in view.capabilities:

@@ -8,11 +8,26 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from tests.ollama_server_chat import chat_lines, check_images, combined, empty_reply, plan_reply
+from tests.ollama_server_chat import (
+    chat_lines,
+    chat_model,
+    check_images,
+    combined,
+    empty_reply,
+    plan_reply,
+)
 from tests.ollama_server_faults import Fault
 from tests.ollama_server_gofmt import go_quote
-from tests.ollama_server_http import JSON_UTF8, Handler, Routes, version_info
+from tests.ollama_server_http import (
+    JSON_UTF8,
+    Decoder,
+    Handler,
+    Routes,
+    schema_decoders,
+    version_info,
+)
 from tests.ollama_server_names import ModelName
+from tests.ollama_server_openai import OPENAI_DECODERS, OPENAI_ROUTES
 from tests.ollama_server_ops import CreateRequest, create_lines, pull_lines
 from tests.ollama_server_show import show_document, tags_entry
 from tests.ollama_server_types import ApiError
@@ -126,16 +141,11 @@ def chat(handler: Handler, body: dict[str, Any], faults: list[Fault]) -> None:
     messages = body.get("messages") or []
     check_images(messages)
     text = body.get("model") or ""
-    name = ModelName.parse(text)
-    if not name.is_valid:
-        raise ApiError("model is required", 400)
-    model = owner.store.get(name)
-    if model is None:
-        raise ApiError(f"model '{text}' not found", 404)  # chat never auto-pulls
+    name, view = chat_model(owner.store, text, version_info(owner.version))
     if not messages and _is_zero_duration(body.get("keep_alive")):
         handler.send_json(200, empty_reply(text, "unload"))
         return
-    reply = plan_reply(owner.store.view(model), body)
+    reply = plan_reply(view, body)
     if not messages:
         handler.send_json(200, empty_reply(text, "load"))
         return
@@ -156,4 +166,7 @@ ROUTES: Routes = {
     "/api/delete": {"DELETE": delete},
     "/api/copy": {"POST": copy},
     "/api/chat": {"POST": chat},
+    **OPENAI_ROUTES,
 }
+# How each endpoint that takes a JSON body binds it.
+DECODERS: dict[str, Decoder] = {**schema_decoders(), **OPENAI_DECODERS}

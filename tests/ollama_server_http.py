@@ -1,10 +1,12 @@
 """The HTTP side of the test server: routing, bodies, JSON and NDJSON responses, faults.
 
 Uses HTTP/1.1 with chunked transfer encoding for streams, so the httpx-based `ollama` client
-reads each line as it is produced. Error shapes follow reference/ollama-api.md §1.
+reads each line as it is produced. Error shapes follow reference/ollama-api.md §1; on the
+OpenAI-compatible `/v1/` paths they take the OpenAI shape Ollama's middleware gives them.
 """
 
 import contextlib
+import functools
 import json
 import socket
 import sys
@@ -15,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tests.ollama_server_faults import Fault
+from tests.ollama_server_gofmt import go_json
 from tests.ollama_server_names import ModelName
-from tests.ollama_server_types import ApiError, Line, Lines
+from tests.ollama_server_types import ApiError, Line, Lines, OpenAIRequestError
 
 if TYPE_CHECKING:
     from tests.ollama_server import OllamaServer
@@ -28,9 +31,16 @@ NDJSON = "application/x-ndjson"
 
 Endpoint = Callable[["Handler", dict[str, Any], list[Fault]], None]
 Routes = Mapping[str, Mapping[str, Endpoint]]
+# Binds a raw request body to the endpoint's Go struct: the decoded object, or ApiError.
+Decoder = Callable[[bytes], dict[str, Any]]
 
-# Endpoints that stream NDJSON; stream faults ("after N lines") only apply to them.
-STREAMING = frozenset({"/api/pull", "/api/create", "/api/chat"})
+# Endpoints that stream (NDJSON, or server-sent events on /v1/chat/completions); stream faults
+# ("after N lines") only apply to them.
+STREAMING = frozenset({"/api/pull", "/api/create", "/api/chat", "/v1/chat/completions"})
+# Paths behind Ollama's OpenAI middleware, which rewrites every error into OpenAI's shape.
+OPENAI_PREFIX = "/v1/"
+# From v0.18.0 the middleware types a handler's error by its status (before: always api_error).
+_OPENAI_TYPED_ERRORS = (0, 18, 0)
 
 # The Go request struct of each JSON endpoint and the types of the fields worth checking.
 _SCHEMAS: dict[str, tuple[str, dict[str, str]]] = {
@@ -86,11 +96,8 @@ def _fits(value: Any, go_type: str) -> bool:
     return _json_kind(value) == go_type
 
 
-def decode_body(path: str, raw: bytes) -> dict[str, Any]:
-    """gin's ShouldBindJSON into the endpoint's struct, with Go's error messages."""
-    text = raw.decode("utf-8", errors="replace").lstrip()
-    if not text:
-        raise ApiError("missing request body", 400)
+def parse_json(text: str) -> Any:
+    """The first JSON value of a non-empty body, as Go's json.Decoder reads it (400 if broken)."""
     try:
         # Go's json.Decoder reads one value and ignores whatever follows it.
         value, _ = json.JSONDecoder().raw_decode(text)
@@ -99,6 +106,15 @@ def decode_body(path: str, raw: bytes) -> dict[str, Any]:
             raise ApiError("unexpected EOF", 400) from None
         message = f"invalid character '{text[error.pos]}' looking for beginning of value"
         raise ApiError(message, 400) from None
+    return value
+
+
+def decode_body(path: str, raw: bytes) -> dict[str, Any]:
+    """gin's ShouldBindJSON into the endpoint's struct, with Go's error messages."""
+    text = raw.decode("utf-8", errors="replace").lstrip()
+    if not text:
+        raise ApiError("missing request body", 400)
+    value = parse_json(text)
     struct, fields = _SCHEMAS[path]
     if value is None:
         return {}
@@ -113,6 +129,21 @@ def decode_body(path: str, raw: bytes) -> dict[str, Any]:
                 400,
             )
     return value
+
+
+def schema_decoders() -> dict[str, Decoder]:
+    """The decoders of the native endpoints that take a JSON body."""
+    return {path: functools.partial(decode_body, path) for path in _SCHEMAS}
+
+
+def openai_error_type(status: int) -> str:
+    """openai.NewError: the OpenAI error type for an HTTP status."""
+    return {400: "invalid_request_error", 404: "not_found_error"}.get(status, "api_error")
+
+
+def openai_error_document(message: str, error_type: str) -> dict[str, Any]:
+    """openai.ErrorResponse; `param` and `code` are never set, so they encode as null."""
+    return {"error": {"message": message, "type": error_type, "param": None, "code": None}}
 
 
 def model_key(body: Mapping[str, Any] | None) -> str | None:
@@ -138,9 +169,16 @@ class HTTPServer(ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], owner: "OllamaServer", routes: Routes) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        owner: "OllamaServer",
+        routes: Routes,
+        decoders: Mapping[str, Decoder],
+    ) -> None:
         self.owner = owner
         self.routes = routes
+        self.decoders = decoders
         super().__init__(address, Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -158,6 +196,8 @@ class ClientGone(Exception):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: HTTPServer
+    # Whether the request being answered came through Ollama's OpenAI middleware (a /v1/ path).
+    openai_path = False
 
     def setup(self) -> None:
         super().setup()
@@ -224,7 +264,24 @@ class Handler(BaseHTTPRequestHandler):
         self.send_bytes(status, body, content_type)
 
     def send_error_json(self, error: ApiError, content_type: str = JSON_UTF8) -> None:
+        if self.openai_path:
+            self.send_openai_error(error)
+            return
         self.send_json(error.status or 500, {"error": error.message}, content_type)
+
+    def send_openai_error(self, error: ApiError) -> None:
+        """An error as Ollama's OpenAI middleware writes it (middleware/openai.go)."""
+        status = error.status or 500
+        if isinstance(error, OpenAIRequestError):
+            # The middleware itself refused the request: c.AbortWithStatusJSON, gin's renderer.
+            document = openai_error_document(error.message, openai_error_type(status))
+            self.send_bytes(status, go_json(document, sort_keys=False).encode(), JSON_UTF8)
+            return
+        # The handler's {"error": ...}, rewritten by writeError: json.Encoder adds a newline.
+        typed = version_info(self.server.owner.version) >= _OPENAI_TYPED_ERRORS
+        error_type = openai_error_type(status) if typed else "api_error"
+        document = openai_error_document(error.message, error_type)
+        self.send_bytes(status, (go_json(document, sort_keys=False) + "\n").encode(), JSON_BARE)
 
     def write(self, data: bytes) -> None:
         try:
@@ -232,15 +289,22 @@ class Handler(BaseHTTPRequestHandler):
         except OSError as error:
             raise ClientGone from error
 
-    def start_stream(self) -> None:
+    def start_stream(self, content_type: str = NDJSON) -> None:
         self.send_response(200)
-        self.send_header("Content-Type", NDJSON)
+        self.send_header("Content-Type", content_type)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
 
+    def write_chunk(self, data: bytes) -> None:
+        """One chunk of a chunked response (the client sees it at once: no buffering)."""
+        self.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+
+    def end_stream(self) -> None:
+        self.write(b"0\r\n\r\n")
+
     def write_line(self, line: Line) -> None:
         data = json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-        self.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.write_chunk(data)
 
     def cut(self) -> None:
         """Drop the connection without finishing the response."""
@@ -253,6 +317,7 @@ class Handler(BaseHTTPRequestHandler):
     def dispatch(self) -> None:
         owner = self.server.owner
         path = urlsplit(self.path).path
+        self.openai_path = path.startswith(OPENAI_PREFIX)
         raw = self.read_body()
         methods = self.server.routes.get(path)
         if methods is None or self.command not in methods:
@@ -264,9 +329,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         body: dict[str, Any] | None = None
         decode_error: ApiError | None = None
-        if path in _SCHEMAS:
+        decoder = self.server.decoders.get(path)
+        if decoder is not None:
             try:
-                body = decode_body(path, raw)
+                body = decoder(raw)
             except ApiError as error:
                 decode_error = error
         owner.record(self.command, path, body)
@@ -365,7 +431,7 @@ class Handler(BaseHTTPRequestHandler):
         if stream:
             if produced == 0:
                 self.start_stream()
-            self.write(b"0\r\n\r\n")
+            self.end_stream()
         else:
             self.send_json(200, last or {}, result_type)
 
@@ -384,4 +450,4 @@ class Handler(BaseHTTPRequestHandler):
         if old_server and error.status:
             line["status"] = error.status
         self.write_line(line)
-        self.write(b"0\r\n\r\n")
+        self.end_stream()

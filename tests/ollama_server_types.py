@@ -42,6 +42,14 @@ class ApiError(Exception):
         self.status = status
 
 
+class OpenAIRequestError(ApiError):
+    """A request Ollama's OpenAI middleware refuses itself, before the native handler runs.
+
+    It answers with gin's own JSON renderer and an error type chosen from the status, where an
+    error of the handler behind it is rewritten by the middleware (see `Handler.send_openai_error`).
+    """
+
+
 @dataclass(frozen=True)
 class WeightsInfo:
     """What the GGUF header of a weights blob tells the server about the model."""

@@ -1,6 +1,8 @@
 """Tests of the Ollama test server, through the real `ollama` client and raw httpx."""
 
 import base64
+import calendar
+import json
 import re
 import threading
 import time
@@ -766,3 +768,299 @@ def test_request_log(server: OllamaServer, client: ollama.Client) -> None:
     client.list()
     assert [(r.method, r.path, r.body) for r in server.requests] == [("GET", "/api/tags", None)]
     assert server.calls("/api/show") == []
+
+
+# ---- OpenAI-compatible API (/v1) -------------------------------------------------------
+
+COMPLETIONS = "/v1/chat/completions"
+
+
+def completion(http: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+    response = http.post(COMPLETIONS, json=body)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def native_chat(
+    http: httpx.Client, model: str, messages: list[dict[str, Any]], options: dict[str, Any]
+) -> dict[str, Any]:
+    body = {"model": model, "messages": messages, "options": options, "stream": False}
+    response = http.post("/api/chat", json=body)
+    assert response.status_code == 200, response.text
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def events(response: httpx.Response, text: str | None = None) -> list[Any]:
+    """The `data:` payloads of a server-sent event stream, decoded (`[DONE]` kept as text)."""
+    assert response.headers["content-type"] == "text/event-stream"
+    text = response.text if text is None else text
+    payloads = [line[6:] for line in text.split("\n\n") if line.startswith("data: ")]
+    assert text == "".join(f"data: {p}\n\n" for p in payloads)
+    return [p if p == "[DONE]" else json.loads(p) for p in payloads]
+
+
+def openai_error(message: str, kind: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
+def test_openai_completion_answers_what_api_chat_answers(
+    server: OllamaServer, http: httpx.Client
+) -> None:
+    server.add_local("faq", "llama3.2", system="You are FAQ.", parameters={"temperature": 0.2})
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "where am I?"},
+    ]
+    sampling = {"temperature": 0.5, "top_p": 0.9, "seed": 7, "frequency_penalty": 0.1}
+    body = {"model": "faq", "messages": messages, "max_tokens": 64, "stop": "END", **sampling}
+    answer = completion(http, {**body, "presence_penalty": 0.2})
+    assert re.fullmatch(r"chatcmpl-\d{1,3}", answer.pop("id"))
+    assert abs(answer.pop("created") - time.time()) < 5
+    native = native_chat(
+        http,
+        "faq",
+        messages,
+        {**sampling, "num_predict": 64, "stop": ["END"], "presence_penalty": 0.2},
+    )
+    assert '"num_predict":64' in native["message"]["content"]
+    assert answer == {
+        "object": "chat.completion",
+        "model": "faq",  # as the client wrote it
+        "system_fingerprint": "fp_ollama",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": native["message"]["content"]},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": native["prompt_eval_count"],
+            "completion_tokens": native["eval_count"],
+            "total_tokens": native["prompt_eval_count"] + native["eval_count"],
+        },
+    }
+    # Unset, temperature and top_p still go out as 1, over the model's own temperature 0.2.
+    plain = completion(http, {"model": "faq", "messages": messages})
+    expected = native_chat(http, "faq", messages, {"temperature": 1, "top_p": 1})
+    assert plain["choices"][0]["message"]["content"] == expected["message"]["content"]
+    assert '"temperature":1,"top_p":1}' in expected["message"]["content"]
+    logged = server.calls(COMPLETIONS, model="faq")  # the OpenAI bodies, as they arrived
+    assert [record.body for record in logged] == [
+        {**body, "presence_penalty": 0.2},
+        {"model": "faq", "messages": messages},
+    ]
+
+
+def test_openai_stream_events(server: OllamaServer, http: httpx.Client) -> None:
+    server.add_local("llama3.2")
+    body = {"model": "llama3.2", "messages": [{"role": "user", "content": "tell me more"}]}
+    whole = completion(http, body)
+    server.set_chat_timing("llama3.2", first_token=0.1, per_token=0.01)
+    started = time.monotonic()
+    with http.stream("POST", COMPLETIONS, json={**body, "stream": True}) as response:
+        pieces = response.iter_text()
+        text = next(pieces)
+        time_to_first_token = time.monotonic() - started
+        text += "".join(pieces)
+        total = time.monotonic() - started
+    assert text.startswith("data: {") and time_to_first_token >= 0.1
+    assert response.headers["transfer-encoding"] == "chunked"
+    *chunks, finish, done = events(response, text)
+    # The chunks arrive as they are produced (half the ideal spread leaves room for a busy box).
+    assert total - time_to_first_token >= 0.5 * (len(chunks) - 1) * 0.01
+    server.clear_faults()  # back to full speed for the rest
+    assert done == "[DONE]"
+    assert len({chunk["id"] for chunk in [*chunks, finish]}) == 1
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    assert all(c["system_fingerprint"] == "fp_ollama" for c in chunks)
+    assert [c["choices"][0]["finish_reason"] for c in chunks] == [None] * len(chunks)
+    assert {c["choices"][0]["delta"]["role"] for c in chunks} == {"assistant"}  # on each one
+    joined = "".join(c["choices"][0]["delta"]["content"] for c in chunks)
+    assert joined == whole["choices"][0]["message"]["content"]
+    assert finish["choices"] == [
+        {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": "stop"}
+    ]
+    assert "usage" not in finish
+
+    usage_asked = {**body, "stream": True, "stream_options": {"include_usage": True}}
+    *_, usage, done = events(http.post(COMPLETIONS, json=usage_asked))
+    assert (usage["choices"], usage["usage"], done) == ([], whole["usage"], "[DONE]")
+    assert whole["usage"]["completion_tokens"] == len(chunks)
+
+    server.version = "0.32.6"  # OpenAI's own wire format
+    *chunks, finish, usage, done = events(http.post(COMPLETIONS, json=usage_asked))
+    assert chunks[0]["choices"][0]["delta"] == {
+        "role": "assistant",
+        "content": "[model=llama3.2:latest] ",
+    }
+    assert all(c["choices"][0]["delta"].keys() == {"content"} for c in chunks[1:])
+    assert finish["choices"] == [{"index": 0, "delta": {}, "finish_reason": "stop"}]
+    assert usage["usage"] == whole["usage"]
+    assert len({c["created"] for c in [*chunks, finish, usage]}) == 1
+
+
+def test_openai_image_parts(server: OllamaServer, http: httpx.Client) -> None:
+    server.add_local("llava")
+    server.add_local("llama3.2")
+    parts = [
+        {"type": "text", "text": "what is this?"},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG_1PX}"}},
+    ]
+    answer = completion(http, {"model": "llava", "messages": [{"role": "user", "content": parts}]})
+    # Each part becomes a message of its own; the image's has no text.
+    split: list[dict[str, Any]] = [
+        {"role": "user", "content": "what is this?"},
+        {"role": "user", "content": "", "images": [PNG_1PX]},
+    ]
+    native = native_chat(http, "llava", split, {"temperature": 1, "top_p": 1})
+    content = answer["choices"][0]["message"]["content"]
+    assert content == native["message"]["content"]
+    assert "[messages=2] [images=1]" in content and content.endswith("You said: ")
+    as_string = [{"type": "image_url", "image_url": f"data:image/jpeg;base64,{PNG_1PX}"}]
+    alone = completion(
+        http, {"model": "llava", "messages": [{"role": "user", "content": as_string}]}
+    )
+    assert "[messages=1] [images=1]" in alone["choices"][0]["message"]["content"]
+
+    def refused(model: str, url: str) -> httpx.Response:
+        part = {"type": "image_url", "image_url": {"url": url}}
+        return http.post(
+            COMPLETIONS, json={"model": model, "messages": [{"role": "user", "content": [part]}]}
+        )
+
+    blind = refused("llama3.2", f"data:image/png;base64,{PNG_1PX}")
+    assert (blind.status_code, blind.json()) == (
+        500,
+        openai_error("this model is missing data required for image input", "api_error"),
+    )
+    remote = refused("llava", "https://example.com/cat.png")
+    assert (remote.status_code, remote.json()) == (
+        400,
+        openai_error("invalid image input", "invalid_request_error"),
+    )
+    broken = refused("llava", "data:image/png;base64,@@")
+    assert broken.json()["error"]["message"] == "invalid message format"
+    server.version = "0.13.3"  # decodeImageURL: remote images named, bad data called bad images
+    remote = refused("llava", "https://example.com/cat.png")
+    assert remote.json()["error"]["message"] == (
+        "image URLs are not currently supported, please use base64 encoded data instead"
+    )
+    assert refused("llava", "data:image/png;base64,@@").json()["error"]["message"] == (
+        "invalid image input"
+    )
+
+
+def test_openai_errors(server: OllamaServer, http: httpx.Client, client: ollama.Client) -> None:
+    hello = [{"role": "user", "content": "hello"}]
+    missing = http.post(COMPLETIONS, json={"model": "nope", "messages": hello})
+    assert (missing.status_code, missing.json()) == (
+        404,
+        openai_error("model 'nope' not found", "api_error"),  # the type ignored the status
+    )
+    assert missing.headers["content-type"] == "application/json"
+    server.version = "0.18.0"
+    assert http.post(COMPLETIONS, json={"model": "nope", "messages": hello}).json() == (
+        openai_error("model 'nope' not found", "not_found_error")
+    )
+    server.version = "0.3.10"  # the scheduler found it missing, and said so with %q
+    old = http.post(COMPLETIONS, json={"model": "nope", "messages": hello})
+    assert old.json()["error"]["message"] == 'model "nope" not found, try pulling it first'
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.chat("nope", messages=hello)
+    assert (caught.value.status_code, caught.value.error) == (404, old.json()["error"]["message"])
+    server.version = "0.2.1"
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.chat("nope", messages=hello)
+    assert caught.value.error == "model 'nope' not found, try pulling it first"
+    server.version = "0.12.6"
+
+    server.add_local("nomic-embed-text")
+    embedder = http.post(COMPLETIONS, json={"model": "nomic-embed-text", "messages": hello})
+    assert (embedder.status_code, embedder.json()) == (
+        400,
+        openai_error('"nomic-embed-text" does not support chat', "api_error"),
+    )
+    refusals = {  # the middleware's own refusals
+        b"": "EOF",
+        b"{nope": "invalid character 'n' looking for beginning of value",
+        b"[1]": "json: cannot unmarshal array into Go value of type openai.ChatCompletionRequest",
+        b'{"model": 5}': "json: cannot unmarshal number into Go struct field "
+        "ChatCompletionRequest.model of type string",
+        b'{"messages": [{"role": 1}]}': "json: cannot unmarshal number into Go struct field "
+        "Message.messages.role of type string",
+        b'{"messages": [], "max_tokens": 1.5}': "json: cannot unmarshal number 1.5 into Go "
+        "struct field ChatCompletionRequest.max_tokens of type int",
+        b'{"model": "x", "messages": []}': "[] is too short - 'messages'",
+        b'{"model": "x", "messages": [{"role": "user"}]}': "invalid message content type: <nil>",
+        b'{"model": "x", "messages": [{"role": "user", "content": [{"type": "audio"}]}]}': (
+            "invalid message format"
+        ),
+    }
+    for raw, message in refusals.items():
+        response = http.post(COMPLETIONS, content=raw)
+        assert (response.status_code, response.json()) == (
+            400,
+            openai_error(message, "invalid_request_error"),
+        ), raw
+        assert response.headers["content-type"] == "application/json; charset=utf-8"
+    assert http.get(COMPLETIONS).status_code == 405
+
+
+def test_openai_models(server: OllamaServer, http: httpx.Client) -> None:
+    empty = http.get("/v1/models")
+    assert (empty.status_code, empty.json()) == (200, {"object": "list", "data": None})
+    assert empty.headers["content-type"] == "application/json"
+    server.add_local("llama3.2")
+    server.add_local("team/helper:v1", "llama3.2")
+    listed = http.get("/v1/models").json()
+    tags = http.get("/api/tags").json()["models"]  # newest first, like the list
+    assert listed == {
+        "object": "list",
+        "data": [
+            {
+                "id": tag["name"],
+                "object": "model",
+                "created": calendar.timegm(
+                    time.strptime(tag["modified_at"][:19], "%Y-%m-%dT%H:%M:%S")
+                ),
+                "owned_by": owner,
+            }
+            for tag, owner in zip(tags, ["team", "library"], strict=True)
+        ],
+    }
+    assert [entry["id"] for entry in listed["data"]] == ["team/helper:v1", "llama3.2:latest"]
+    assert http.head("/v1/models").status_code == 405
+
+
+def test_openai_faults(server: OllamaServer, http: httpx.Client) -> None:
+    server.add_local("llama3.2")
+    body = {"model": "llama3.2", "messages": [{"role": "user", "content": "hi"}]}
+    streaming = {**body, "stream": True}
+    server.fail(COMPLETIONS, "boom", times=1)
+    failed = http.post(COMPLETIONS, json=body)
+    assert (failed.status_code, failed.json()) == (500, openai_error("boom", "api_error"))
+    assert completion(http, body)["choices"][0]["finish_reason"] == "stop"
+
+    server.cut_connection(COMPLETIONS, after=2, times=1)
+    received: list[str] = []
+    with (
+        pytest.raises(httpx.RemoteProtocolError),
+        http.stream("POST", COMPLETIONS, json=streaming) as response,
+    ):
+        received.extend(line for line in response.iter_lines() if line)
+    assert len(received) == 2
+
+    server.fail_mid_stream(COMPLETIONS, "runner crashed", after=2, times=1)
+    *chunks, broken = events(http.post(COMPLETIONS, json=streaming))
+    assert len(chunks) == 2  # then an empty chunk, and no [DONE]: the error itself is lost
+    assert (broken["model"], broken["choices"][0]["delta"]["content"]) == ("", "")
+    server.fail_mid_stream(COMPLETIONS, "runner crashed", after=0, times=1)
+    early = http.post(COMPLETIONS, json=streaming)
+    assert (early.status_code, early.json()) == (500, openai_error("runner crashed", "api_error"))
+    server.fail("/v1/models", status=502, body="<html>bad gateway</html>", times=1)
+    assert http.get("/v1/models").text == "<html>bad gateway</html>"
