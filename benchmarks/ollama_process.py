@@ -9,7 +9,13 @@ from contextlib import contextmanager
 from typing import Any
 
 
-def _serve(urls: Any, stop: Any, pulled: tuple[str, ...], create_latency: float) -> None:
+def _serve(
+    urls: Any,
+    stop: Any,
+    pulled: tuple[str, ...],
+    create_latency: float,
+    chat_timing: dict[str, tuple[float, float]],
+) -> None:
     from tests.ollama_server import OllamaServer
 
     with OllamaServer() as server:
@@ -17,16 +23,23 @@ def _serve(urls: Any, stop: Any, pulled: tuple[str, ...], create_latency: float)
             server.add_local(name)
         if create_latency:
             server.delay("/api/create", create_latency)
+        for name, (first, per) in chat_timing.items():
+            server.set_chat_timing(name, first_token=first, per_token=per)
         urls.put(server.url)
         stop.wait()
 
 
 @contextmanager
-def ollama_process(pulled: tuple[str, ...] = (), create_latency: float = 0.0) -> Iterator[str]:
+def ollama_process(
+    pulled: tuple[str, ...] = (),
+    create_latency: float = 0.0,
+    chat_timing: dict[str, tuple[float, float]] | None = None,
+) -> Iterator[str]:
     """The URL of a test server running in a child process until the block ends."""
     context = mp.get_context("spawn")
     urls, stop = context.Queue(), context.Event()
-    child = context.Process(target=_serve, args=(urls, stop, pulled, create_latency), daemon=True)
+    args = (urls, stop, pulled, create_latency, chat_timing or {})
+    child = context.Process(target=_serve, args=args, daemon=True)
     child.start()
     try:
         yield urls.get(timeout=30)

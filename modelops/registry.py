@@ -283,6 +283,7 @@ def registry_path(*parts: str) -> str:
 def init(path: Path, cwd: Path) -> tuple[Registry, str]:
     """Make `path` a registry (and a git repository if it is not inside one); one commit."""
     from modelops.git import Repo
+    from modelops.replay.conversation import schema_text as conversation_schema
     from modelops.spec import schema_text
 
     root = path.resolve()
@@ -295,8 +296,10 @@ def init(path: Path, cwd: Path) -> tuple[Registry, str]:
     files = {
         CONFIG_FILE: DEFAULT_CONFIG.encode(),
         snap.SCHEMA_FILE: schema_text().encode(),
+        snap.CONVERSATION_SCHEMA_FILE: conversation_schema().encode(),
         f"{snap.MODELS_DIR}/.gitkeep": b"",
         "avatars/.gitkeep": b"",
+        "conversations/.gitkeep": b"",
     }
     paths = [registry_path(registry.prefix, p) if registry.prefix else p for p in files]
     if repo.dirty(paths):

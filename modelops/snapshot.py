@@ -21,6 +21,7 @@ from modelops.validation import check_model
 
 MODELS_DIR = "models"
 SCHEMA_FILE = "model.schema.json"
+CONVERSATION_SCHEMA_FILE = "conversation.schema.json"
 _POSITIONED_KEYS = ("id", "base", "avatar", "name")
 
 

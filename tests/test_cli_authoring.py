@@ -21,6 +21,8 @@ def test_init_makes_a_repository_and_one_commit(tmp_path: Path, monkeypatch: pyt
     assert "Modelops-Op: init" in reg.last_message()
     assert reg.last_paths() == [
         "avatars/.gitkeep",
+        "conversation.schema.json",
+        "conversations/.gitkeep",
         "model.schema.json",
         "modelops.yaml",
         "models/.gitkeep",
@@ -472,10 +474,14 @@ def test_a_stale_schema_is_flagged_and_written_back(reg):
     )
     written = run("schema", "--write")
     assert written.code == 0
-    assert written.out.endswith(": Update model.schema.json\n")
+    assert written.out.endswith(": Update the schemas\n")
     assert reg.last_paths() == ["model.schema.json"]
     assert run("validate").err == ""
-    assert run("schema", "--write").out == "model.schema.json is up to date\n"
+    assert run("schema", "--write").out == "the schemas are up to date\n"
+    assert (
+        '"title": "modelops conversation (version 1)"'
+        in run("schema", "--kind", "conversation").out
+    )
 
 
 def test_unknown_command_and_flag_are_usage_errors(reg):

@@ -197,3 +197,49 @@ def test_models_made_in_open_webui_import_into_the_registry(
     again = sorted(json.loads(run("export").out), key=lambda r: r["id"])
     for stored, mine in zip(theirs, again, strict=True):
         assert _kept(mine) == _kept(stored), stored["id"]
+
+
+def test_a_replay_through_open_webui_reaches_ollama_with_the_model_applied(
+    openwebui: OpenWebUI, openwebui_ollama_base_url: str, tmp_path: Path, monkeypatch
+):
+    """Open WebUI (talking to the session's Ollama test server) answers as the faq model:
+    its system prompt and parameters reach Ollama, and the context is kept between turns."""
+    import ollama
+
+    ollama.Client(host=openwebui_ollama_base_url).pull("mistral")
+    monkeypatch.chdir(REPO_ROOT)
+    (record,) = json.loads(run("export", "faq", "--registry", "registry").out)
+    with openwebui.client() as client:
+        try:
+            assert _ok(client.post("/api/v1/models/import", json={"models": [record]})) is True
+            listed = _ok(client.get("/api/models", params={"refresh": "true"}))
+            assert "faq" in {m["id"] for m in listed["data"]}
+            conversation = tmp_path / "c.yaml"
+            conversation.write_text(
+                "version: 1\ndefaults: {seed: 11}\nturns:\n"
+                "  - user: What is your refund policy?\n    expect: {contains: [refund]}\n"
+                "  - user: And for opened items?\n"
+            )
+            monkeypatch.setenv("OPENWEBUI_API_KEY", openwebui.api_key)
+            result = run(
+                "replay",
+                str(conversation),
+                "-m",
+                "openwebui:faq",
+                "--openwebui-url",
+                openwebui.url,
+                "-o",
+                "json",
+            )
+        finally:
+            _delete(client, ["faq"])
+    assert result.code == 0, result.out + result.err
+    first, second = json.loads(result.out)["answers"]
+    assert first["text"].startswith(
+        "[model=mistral:latest] [system=You answer frequently asked questions"
+    )
+    assert '"temperature":0.2' in first["text"] and '"num_ctx":8192' in first["text"]
+    assert "[messages=2]" in first["text"]  # the system prompt and the question
+    assert "[messages=4]" in second["text"]  # ... then the answer and the next question
+    assert second["text"].endswith("You said: And for opened items?")
+    assert first["ttft_ms"] is not None and first["answer_tokens"] > 0

@@ -59,11 +59,25 @@ def test_avatars_are_real_small_images(snapshot):
             assert image.format in ("PNG", "JPEG", "WEBP")
 
 
-def test_schema_file_matches_the_spec_and_files_point_at_it():
+def test_schema_files_match_and_files_point_at_them():
+    from modelops.replay.conversation import schema_text
+
     assert (REGISTRY / SCHEMA_FILE).read_text() == spec.schema_text()
-    for path in sorted((REGISTRY / "models").glob("*.yaml")):
-        first = path.read_text().splitlines()[0]
-        assert first == "# yaml-language-server: $schema=../model.schema.json", path
+    assert (REGISTRY / "conversation.schema.json").read_text() == schema_text()
+    for folder, schema in (("models", SCHEMA_FILE), ("conversations", "conversation.schema.json")):
+        for path in sorted((REGISTRY / folder).glob("*.yaml")):
+            first = path.read_text().splitlines()[0]
+            assert first == f"# yaml-language-server: $schema=../{schema}", path
+
+
+def test_the_shipped_conversations_load():
+    from modelops.replay.conversation import load
+
+    for path in sorted((REGISTRY / "conversations").glob("*.yaml")):
+        conversation, images = load(path, path.name)
+        assert conversation.turns
+        for turn in conversation.turns:
+            assert turn.model is None or (REGISTRY / "models" / f"{turn.model}.yaml").exists()
 
 
 def test_schema_checks_what_the_loader_checks():

@@ -24,9 +24,9 @@ def cli(debug: bool) -> None:
 
 
 def _register() -> None:
-    from modelops.cli import authoring, exchange, reading, reconcile
+    from modelops.cli import authoring, exchange, reading, reconcile, replay
 
-    for module in (reading, authoring, reconcile, exchange):
+    for module in (reading, authoring, reconcile, exchange, replay):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -14,7 +14,7 @@ from modelops.cli.common import (
 )
 from modelops.cli.render import emit_json, say, table
 from modelops.errors import Exit, SpecError
-from modelops.snapshot import SCHEMA_FILE, Model
+from modelops.snapshot import CONVERSATION_SCHEMA_FILE, SCHEMA_FILE, Model
 
 
 @click.command()
@@ -47,11 +47,12 @@ def validate(registry_dir: str | None, rev: str | None, output: str) -> int:
     if problems:
         raise SpecError(problems)
     if rev is None:
-        schema = snapshot.read(SCHEMA_FILE)
-        if schema is not None and schema.decode() != spec.schema_text():
-            click.echo(
-                f"warning: {SCHEMA_FILE} is out of date (run 'modelops schema --write')", err=True
-            )
+        for name, text in schemas().items():
+            found = snapshot.read(name)
+            if found is not None and found.decode() != text:
+                click.echo(
+                    f"warning: {name} is out of date (run 'modelops schema --write')", err=True
+                )
     count = len(snapshot.models)
     say(f"ok: {count} model{'s' if count != 1 else ''} valid")
     return Exit.OK
@@ -156,22 +157,38 @@ def history(model_id: str | None, registry_dir: str | None, output: str, limit: 
     return Exit.OK
 
 
+def schemas() -> dict[str, str]:
+    """The registry's schema files and their text."""
+    from modelops.replay.conversation import schema_text
+
+    return {SCHEMA_FILE: spec.schema_text(), CONVERSATION_SCHEMA_FILE: schema_text()}
+
+
 @click.command()
 @registry_option
-@click.option("--write", is_flag=True, help=f"Write it to the registry's {SCHEMA_FILE} and commit.")
-def schema(registry_dir: str | None, write: bool) -> int:
-    """Print the JSON Schema of a model file (editors use it to complete and check)."""
-    text = spec.schema_text()
+@click.option(
+    "--kind",
+    type=click.Choice(["model", "conversation"]),
+    default="model",
+    show_default=True,
+    help="A model file, or a conversation file.",
+)
+@click.option("--write", is_flag=True, help="Write both schemas into the registry and commit.")
+def schema(registry_dir: str | None, kind: str, write: bool) -> int:
+    """Print the JSON Schema of a model (or conversation) file, which editors use to complete
+    and check it."""
+    texts = schemas()
     if not write:
-        click.echo(text, nl=False)
+        click.echo(texts[SCHEMA_FILE if kind == "model" else CONVERSATION_SCHEMA_FILE], nl=False)
         return Exit.OK
     from modelops.registry import Change
 
     registry = open_registry(registry_dir)
     with registry.transaction(lock_timeout()) as tx:
-        change = Change("schema", f"Update {SCHEMA_FILE}", {SCHEMA_FILE: text.encode()}, ())
+        writes: dict[str, bytes | None] = {name: text.encode() for name, text in texts.items()}
+        change = Change("schema", "Update the schemas", writes, ())
         sha = tx.commit(change)
-    say(f"committed {sha[:10]}: {change.summary}" if sha else f"{SCHEMA_FILE} is up to date")
+    say(f"committed {sha[:10]}: {change.summary}" if sha else "the schemas are up to date")
     return Exit.OK
 
 

@@ -61,6 +61,17 @@ ProgressCallback = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)
+class ChatChunk:
+    """One streamed piece of an answer; the last one carries Ollama's counts."""
+
+    text: str
+    done: bool = False
+    prompt_tokens: int | None = None
+    answer_tokens: int | None = None
+    eval_seconds: float | None = None
+
+
+@dataclass(frozen=True)
 class Retry:
     attempts: int = 3
     backoff: float = 0.5  # seconds before the second attempt; doubles after each
@@ -162,6 +173,22 @@ class OllamaHost:
             raise TargetError(
                 f"the create of {request['model']} ended before it finished", transient=True
             )
+
+    def chat(
+        self, model: str, messages: list[dict[str, Any]], options: Mapping[str, Any]
+    ) -> Iterator[ChatChunk]:
+        """`/api/chat`, streamed; any failure is a TargetError."""
+        with self._errors(f"chat with {model}"):
+            stream = self._streams.chat(
+                model=model, messages=messages, options=dict(options) or None, stream=True
+            )
+            for part in stream:
+                content = part.message.content or ""
+                if not part.done:
+                    yield ChatChunk(content)
+                    continue
+                seconds = (part.eval_duration or 0) / 1e9 or None
+                yield ChatChunk(content, True, part.prompt_eval_count, part.eval_count, seconds)
 
     def delete(self, name: str) -> None:
         try:

@@ -1,0 +1,1 @@
+"""Replaying conversations against models: files, providers, runner, reports."""
