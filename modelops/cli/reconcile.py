@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from modelops.cli.common import open_registry, output_option, registry_option, rev_option
+from modelops.cli.common import F, open_registry, output_option, registry_option, rev_option
 from modelops.cli.render import emit_json, say, table
 from modelops.errors import Exit
 
@@ -46,6 +46,23 @@ host_option = click.option(
 prune_option = click.option(
     "--prune", is_flag=True, help="Delete owned models that are no longer in the registry."
 )
+
+
+def target_options(command: F) -> F:
+    """The options plan and apply share."""
+    for option in reversed(
+        (
+            click.argument("target_name", metavar="[TARGET]", required=False),
+            registry_option,
+            rev_option,
+            host_option,
+            prune_option,
+            parallelism_option,
+            output_option("json", "markdown"),
+        )
+    ):
+        command = option(command)
+    return command
 
 
 @dataclass
@@ -120,13 +137,7 @@ def _unreachable(the_plan: Plan) -> None:
 
 
 @click.command()
-@click.argument("target_name", metavar="[TARGET]", required=False)
-@registry_option
-@rev_option
-@host_option
-@prune_option
-@parallelism_option
-@output_option("json", "markdown")
+@target_options
 @detailed_option
 def plan(
     target_name: str | None,
@@ -158,13 +169,7 @@ def _reporter(show_host: bool) -> Any:
 
 
 @click.command()
-@click.argument("target_name", metavar="[TARGET]", required=False)
-@registry_option
-@rev_option
-@host_option
-@prune_option
-@parallelism_option
-@output_option("json", "markdown")
+@target_options
 def apply(
     target_name: str | None,
     registry_dir: str | None,

@@ -87,7 +87,7 @@ def _resolver(
     "-m",
     "models",
     metavar="A,B,...",
-    help="Models to compare (see below for the forms).",
+    help="Models to compare (forms: see above).",
 )
 @click.option("--seed", type=int, help="A seed for every answer (overrides the file's defaults).")
 @click.option(

@@ -53,6 +53,27 @@ def _ask(
     return answer
 
 
+def _turn(
+    conversation: Conversation,
+    images: Images,
+    t: int,
+    provider: Provider,
+    model: str,
+    context: list[Message],
+    options: Mapping[str, Any],
+    on_answer: OnAnswer,
+) -> Answer:
+    """One turn: the user's message joins the context, the model answers, the answer is
+    judged and (if there is one) joins the context too."""
+    context.append(_message(conversation, images, t))
+    answer = _ask(provider, model, t, context, options)
+    answer.checks = check(conversation.turns[t].expect, answer)
+    if answer.error is None:
+        context.append(Message("assistant", answer.text))
+    on_answer(answer)
+    return answer
+
+
 def compare(
     conversation: Conversation,
     images: Images,
@@ -63,16 +84,10 @@ def compare(
 ) -> Run:
     def play(model: str) -> list[Answer]:
         context: list[Message] = []
-        answers = []
-        for t, turn in enumerate(conversation.turns):
-            context.append(_message(conversation, images, t))
-            answer = _ask(providers[model], model, t, context, options)
-            answer.checks = check(turn.expect, answer)
-            if answer.error is None:
-                context.append(Message("assistant", answer.text))
-            on_answer(answer)
-            answers.append(answer)
-        return answers
+        return [
+            _turn(conversation, images, t, providers[model], model, context, options, on_answer)
+            for t in range(len(conversation.turns))
+        ]
 
     models = list(providers)
     with ThreadPoolExecutor(max(1, len(models))) as pool:
@@ -104,13 +119,9 @@ def switch(
     current = next(iter(providers))
     for t, turn in enumerate(conversation.turns):
         current = turn.model or current
-        context.append(_message(conversation, images, t))
-        answer = _ask(providers[current], current, t, context, options)
-        answer.checks = check(turn.expect, answer)
-        if answer.error is None:
-            context.append(Message("assistant", answer.text))
-        on_answer(answer)
-        answers.append(answer)
+        answers.append(
+            _turn(conversation, images, t, providers[current], current, context, options, on_answer)
+        )
     used = list(dict.fromkeys(a.model for a in answers))
     return Run(
         _name(conversation, source),
