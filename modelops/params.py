@@ -71,6 +71,23 @@ TYPE_WORDS: dict[ParamType, str] = {
 }
 
 
+def version_tuple(text: str) -> tuple[int, ...]:
+    """`0.12.6-rc1` -> (0, 12, 6); unreadable versions sort first."""
+    core = text.split("-", maxsplit=1)[0].split("+", maxsplit=1)[0]
+    try:
+        return tuple(int(p) for p in core.split(".")[:3])
+    except ValueError:
+        return (0,)
+
+
+def too_new(name: str, server_version: str) -> str | None:
+    """The version that brought parameter `name`, when the server is older than it."""
+    since = CATALOGUE[name].since if name in CATALOGUE else None
+    if since and version_tuple(server_version) < version_tuple(since):
+        return since
+    return None
+
+
 def type_error(param: Param, value: object) -> str | None:
     """Why `value` does not fit `param`, or None when it does."""
     ok = {

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from modelops import names
 from modelops.desired import Desired, creation_order
 from modelops.drift import FieldChange, Live, compare
+from modelops.params import too_new
 
 Action = Literal["pull", "create", "update", "delete", "noop"]
 
@@ -65,6 +66,7 @@ class HostPlan:
     version: str
     changes: tuple[Change, ...]
     error: str | None = None  # the host could not be observed
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,10 @@ class Plan:
     def errors(self) -> list[str]:
         return [h.error for h in self.hosts if h.error]
 
+    @property
+    def warnings(self) -> list[str]:
+        return [w for h in self.hosts for w in h.warnings]
+
     def counts(self) -> dict[str, int]:
         out = {action: 0 for action in ("pull", "create", "update", "delete", "noop")}
         for change in self.changes:
@@ -92,6 +98,20 @@ class Plan:
                 out[change.action] += 1
         out["held"] = sum(1 for c in self.changes if not c.enabled)
         return out
+
+
+def version_warnings(host: str, version: str, desired: Mapping[str, Desired]) -> list[str]:
+    """Parameters the server is too old to know: it would store them and ignore them."""
+    out = []
+    for d in sorted(desired.values(), key=lambda d: d.id):
+        for name in d.request.get("parameters", {}):
+            since = too_new(name, version)
+            if since:
+                out.append(
+                    f"{host}: {d.id}: parameters.{name} needs Ollama {since} or newer; this server "
+                    f"({version}) will ignore it"
+                )
+    return out
 
 
 def _key(name: str) -> str:

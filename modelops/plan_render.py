@@ -140,6 +140,7 @@ def as_json(plan: Plan, outcomes: Sequence[Outcome] = ()) -> dict[str, Any]:
                 "host": h.host,
                 "version": h.version,
                 "error": h.error,
+                "warnings": list(h.warnings),
                 "changes": [_change_json(c, results.get((h.host, c.key))) for c in h.changes],
             }
             for h in plan.hosts

@@ -18,7 +18,16 @@ from modelops.config import Config, OllamaTarget
 from modelops.desired import Desired
 from modelops.drift import Live
 from modelops.errors import ModelopsError, UsageError
-from modelops.plan import Change, HostPlan, Plan, Recorded, Tag, host_changes, to_inspect
+from modelops.plan import (
+    Change,
+    HostPlan,
+    Plan,
+    Recorded,
+    Tag,
+    host_changes,
+    to_inspect,
+    version_warnings,
+)
 from modelops.plan_render import Outcome
 from modelops.targets.ollama import Progress, TargetError, normalize_host
 
@@ -122,7 +131,10 @@ def _plan_host(
         return HostPlan(host.url, "", (), error=exc.message), Observed()
     lives = {_key(n): live for n, live in zip(wanted, shows, strict=True) if live is not None}
     changes = host_changes(host.url, desired, tags, lives, record, owned, target.prune)
-    return HostPlan(host.url, version, tuple(changes)), Observed(tags, set(lives))
+    warnings = tuple(version_warnings(host.url, version, desired))
+    return HostPlan(host.url, version, tuple(changes), warnings=warnings), Observed(
+        tags, set(lives)
+    )
 
 
 def _show(host: Host, name: str) -> Live | None:

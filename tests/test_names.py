@@ -58,3 +58,14 @@ def test_reserved_tags():
     assert names.reserved_tag(names.parse_ollama_name("m:cloud"))
     assert names.reserved_tag(names.parse_ollama_name("m:70b-cloud"))
     assert not names.reserved_tag(names.parse_ollama_name("m:latest"))
+
+
+def test_version_tuples():
+    from modelops.params import too_new, version_tuple
+
+    assert version_tuple("0.12.6-rc1") == (0, 12, 6)
+    assert version_tuple("0.5.10") > version_tuple("0.5.5")
+    assert version_tuple("garbage") == (0,)
+    assert too_new("draft_num_predict", "0.29.9") == "0.30.0"
+    assert too_new("draft_num_predict", "0.30.0") is None
+    assert too_new("temperature", "0.1.0") is None

@@ -398,3 +398,16 @@ def test_rich_progress_draws_a_bar_per_layer():
     text = out.getvalue()
     assert "mistral:latest abababababab" in text
     assert "pulled mistral:latest" in text
+
+
+def test_a_parameter_newer_than_the_server_is_a_warning(reg, ollama_server, monkeypatch):
+    monkeypatch.setenv("OLLAMA_HOST", ollama_server.url)
+    reg.add("drafty", base="llama3.2", parameters={"draft_num_predict": 4})
+    result = run("plan")
+    assert result.code == 0
+    assert result.err == (
+        f"warning: {ollama_server.url}: drafty: parameters.draft_num_predict needs Ollama 0.30.0 "
+        f"or newer; this server (0.12.6) will ignore it\n"
+    )
+    ollama_server.version = "0.30.1"
+    assert run("plan").err == ""

@@ -132,6 +132,8 @@ def _print_plan(the_plan: Plan, output: str) -> None:
 
 
 def _unreachable(the_plan: Plan) -> None:
+    for warning in the_plan.warnings:
+        click.echo(f"warning: {warning}", err=True)
     for error in the_plan.errors:
         click.echo(f"error: {error}", err=True)
 

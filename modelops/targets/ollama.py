@@ -19,6 +19,7 @@ import ollama
 
 from modelops import names
 from modelops.errors import ModelopsError
+from modelops.params import version_tuple
 from modelops.plan import Tag
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
@@ -77,14 +78,6 @@ class Retry:
     backoff: float = 0.5  # seconds before the second attempt; doubles after each
 
 
-def _version_tuple(text: str) -> tuple[int, ...]:
-    core = text.split("-", maxsplit=1)[0].split("+", maxsplit=1)[0]
-    try:
-        return tuple(int(p) for p in core.split(".")[:3])
-    except ValueError:
-        return (0,)
-
-
 class OllamaHost:
     def __init__(self, url: str, *, timeout: float = 30.0, retry: Retry | None = None) -> None:
         self.url = normalize_host(url)
@@ -110,7 +103,7 @@ class OllamaHost:
         with self._errors("read the version"):
             response = self._http.get("/api/version")
         version = str(self._json(response, "version").get("version", ""))
-        if _version_tuple(version) < MIN_VERSION:
+        if version_tuple(version) < MIN_VERSION:
             raise TargetError(
                 f"Ollama at {self.url} is version {version or 'unknown'}; modelops needs 0.5.5 "
                 "or newer (creating models from JSON arrived in 0.5.5): upgrade Ollama"
