@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from modelops.errors import ModelopsError, Problem, SpecError
+from modelops.ops import model_path
 from modelops.registry import Change, Transaction
 from modelops.snapshot import parse_model
 from modelops.spec import changed_keys
@@ -20,12 +21,23 @@ Editor = Callable[[Path], None]
 
 
 def edit(tx: Transaction, model_id: str, editor: Editor) -> tuple[str | None, list[str]]:
-    """Returns the new commit (None when nothing changed) and the keys that changed."""
-    model = tx.snapshot.get(model_id)
-    raw = tx.snapshot.read(model.path) or b""
-    original = raw.decode("utf-8-sig")
+    """Returns the new commit (None when nothing changed) and the keys that changed. A model
+    file with problems can be edited (that is how it gets fixed); problems elsewhere in the
+    registry must be fixed first, as this edit could not be committed with them."""
+    snapshot = tx.snapshot
+    path = model_path(model_id)
+    raw = snapshot.read(path)
+    if raw is None:
+        snapshot.get(model_id)  # raises the "no model" error with its hint
+        raw = b""
+    shown = snapshot.source.shown(path)
+    elsewhere = [p for p in snapshot.problems if p.path != shown]
+    if elsewhere:
+        raise SpecError(elsewhere)
+    before = snapshot.models[model_id].spec.to_data() if model_id in snapshot.models else {}
+    original = raw.decode("utf-8", errors="replace")
     text = original
-    problems: list[Problem] = []
+    problems: list[Problem] = [p for p in snapshot.problems if p.path == shown]
     with tempfile.TemporaryDirectory(prefix="modelops-edit-") as tmp:
         scratch = Path(tmp) / f"{model_id}.yaml"
         while True:
@@ -35,13 +47,13 @@ def edit(tx: Transaction, model_id: str, editor: Editor) -> tuple[str | None, li
             edited = scratch.read_bytes().decode("utf-8", errors="replace")
             if edited == presented and problems:
                 raise ModelopsError(
-                    f"edit abandoned: {model.path} still had problems; nothing was changed"
+                    f"edit abandoned: {path} still had problems; nothing was changed"
                 )
             text = _strip_header(edited)
             if text == original:
                 return None, []
             body = _strip_header_bytes(scratch.read_bytes())
-            new, problems = parse_model(body, model.placed.shown, model.path)
+            new, problems = parse_model(body, shown, path)
             if new is not None and new.spec.id != model_id:
                 problems = [
                     new.placed.problem(
@@ -50,11 +62,11 @@ def edit(tx: Transaction, model_id: str, editor: Editor) -> tuple[str | None, li
                 ]
             if problems or new is None:
                 continue
-            keys = changed_keys(model.spec.to_data(), new.spec.to_data())
+            keys = changed_keys(before, new.spec.to_data())
             change = Change(
                 op="edit",
                 summary=f"Edit {model_id}: {', '.join(keys)}"[:120] if keys else f"Edit {model_id}",
-                writes={model.path: body},
+                writes={path: body},
                 models=(model_id,),
             )
             try:

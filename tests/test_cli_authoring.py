@@ -502,3 +502,29 @@ def test_the_console_script_runs_as_a_process(reg):
     result = run_process("list", "-o", "json", cwd=reg.root, env=env)
     assert result.code == 0, result.err
     assert result.out == "[]\n"
+
+
+def test_edit_is_how_a_broken_file_gets_fixed(reg, tmp_path, monkeypatch):
+    reg.write("faq", "version: 1\nid: faq\nbase: mistral\nparameters:\n  temprature: 0.2\n")
+    reg.commit("a typo")
+    script = tmp_path / "editor.py"
+    script.write_text(
+        "import pathlib, sys\n"
+        "p = pathlib.Path(sys.argv[1]); t = p.read_text()\n"
+        "assert t.startswith('# ! '), t  # the problem is shown at once\n"
+        "p.write_text(''.join(l for l in t.splitlines(True) if not l.startswith('# !')).replace('temprature', 'temperature'))\n"
+    )
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    result = run("edit", "faq")
+    assert result.code == 0, result.err
+    assert "temperature: 0.2" in reg.read("faq")
+    assert run("validate").code == 0
+
+
+def test_edit_refuses_while_another_file_is_broken(reg, monkeypatch):
+    reg.add("faq", base="mistral")
+    reg.write("other", "version: 1\nid: other\n")
+    monkeypatch.setenv("EDITOR", "true")
+    result = run("edit", "faq")
+    assert result.code == 1
+    assert result.err.startswith("models/other.yaml:1:1: base: required key is missing")
