@@ -114,6 +114,21 @@ def _hash(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def clashes(desired: Mapping[str, Desired]) -> list[str]:
+    """Models whose Ollama name is the Ollama base of another: creating one would replace
+    the weights the other is built from."""
+    bases = {names.parse_ollama_name(d.root).key: d for d in desired.values() if d.parent is None}
+    out = []
+    for d in sorted(desired.values(), key=lambda d: d.id):
+        user = bases.get(d.key)
+        if user is not None:
+            out.append(
+                f"model '{d.id}' would be created as {d.name}, which replaces the Ollama model "
+                f"that '{user.id}' is based on (rename it, or give the target a namespace)"
+            )
+    return out
+
+
 def creation_order(desired: Mapping[str, Desired]) -> list[str]:
     """Ids with every parent before its children, otherwise sorted."""
     order: list[str] = []

@@ -411,3 +411,16 @@ def test_a_parameter_newer_than_the_server_is_a_warning(reg, ollama_server, monk
     )
     ollama_server.version = "0.30.1"
     assert run("plan").err == ""
+
+
+def test_a_model_named_like_a_base_is_refused_without_a_namespace(reg, ollama_server, monkeypatch):
+    monkeypatch.setenv("OLLAMA_HOST", ollama_server.url)
+    reg.add("mistral", base="llama3.2")
+    reg.add("faq", base="mistral:latest")
+    result = run("apply")
+    assert result.code == 1
+    assert result.err == (
+        "error: model 'mistral' would be created as mistral:latest, which replaces the Ollama "
+        "model that 'faq' is based on (rename it, or give the target a namespace)\n"
+    )
+    assert ollama_server.calls("/api/create") == []

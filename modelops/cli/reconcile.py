@@ -87,7 +87,8 @@ def _session(
     workers: int,
 ) -> Iterator[Session]:
     from modelops import reconcile, record
-    from modelops.desired import desired_models
+    from modelops.desired import clashes, desired_models
+    from modelops.errors import ModelopsError
     from modelops.snapshot import MODELS_DIR
 
     registry = open_registry(registry_dir)
@@ -96,6 +97,9 @@ def _session(
         snapshot.config, target_name, os.environ.get("OLLAMA_HOST"), hosts, prune
     )
     desired = desired_models(snapshot.specs(), target.namespace)
+    problems = clashes(desired)
+    if problems:
+        raise ModelopsError("; ".join(problems))
     folder = f"{registry.prefix}/{MODELS_DIR}" if registry.prefix else MODELS_DIR
     ever = {n.removesuffix(".yaml") for n in registry.repo.names_in_history(folder)}
     owned = reconcile.owner(target.namespace, ever | set(desired))
