@@ -269,14 +269,25 @@ def _yaml_printable(ch: str) -> bool:
     )
 
 
+def _double_raw(ch: str) -> bool:
+    """What a double-quoted scalar holds unescaped (ruamel's rule, which differs from the one
+    for plain scalars at U+10FFFF)."""
+    return ch not in '"\\\x85\u2028\u2029\ufeff' and (
+        " " <= ch <= "~"
+        or "\xa0" <= ch <= "\ud7ff"
+        or "\ue000" <= ch <= "\ufffd"
+        or "\U00010000" <= ch <= "\U0010ffff"
+    )
+
+
 def _double(text: str) -> str:
     """A double-quoted scalar, escaped the way ruamel.yaml escapes, so `fmt` leaves it be."""
     out = []
     for ch in text:
-        if ch in _ESCAPES:
-            out.append("\\" + _ESCAPES[ch])
-        elif _yaml_printable(ch):
+        if _double_raw(ch):
             out.append(ch)
+        elif ch in _ESCAPES:
+            out.append("\\" + _ESCAPES[ch])
         elif ch <= "\xff":
             out.append(f"\\x{ord(ch):02X}")
         elif ch <= "\uffff":

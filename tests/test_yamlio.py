@@ -254,3 +254,13 @@ def test_emitted_yaml_reads_back_the_same_in_both_readers(data):
 def test_a_new_file_is_already_formatted(data):
     text = render_new(data)
     assert formatted(text) == text
+
+
+@pytest.mark.parametrize(
+    "text", ["\U0010ffff", "a\ufeffb", "\x85", "tab\there", "\x00", "é and 😀"]
+)
+def test_awkward_characters_are_written_as_fmt_writes_them(text):
+    data = {"version": 1, "id": "m", "base": "mistral", "system": text}
+    rendered = render_new(data)
+    assert formatted(rendered) == rendered
+    assert yamlio.load(rendered.decode(), "f").data["system"] == text
