@@ -6,10 +6,17 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.helpers import RegistryFixture
 
 pytest_plugins = ["tests.conftest_openwebui"]
+
+# Property tests draw the same examples on every run, so a run passes or fails for a reason in
+# the code; `pytest --hypothesis-profile explore` draws new ones, more of them, to hunt.
+settings.register_profile("repeatable", derandomize=True, database=None, max_examples=300)
+settings.register_profile("explore", max_examples=2000)
+settings.load_profile("repeatable")
 REAL_HOME = Path.home()
 
 

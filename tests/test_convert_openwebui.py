@@ -167,7 +167,7 @@ def _round_trip(spec: ModelSpec) -> ModelSpec:
     return back
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(specs)
 def test_spec_to_json_to_spec_is_the_identity(data: dict[str, Any]):
     spec, problems = check_model(data)

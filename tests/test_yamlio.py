@@ -186,7 +186,7 @@ def test_parse_value_reads_flow_yaml_and_falls_back_to_text():
 
 # --- the fast emitter -------------------------------------------------------------------------
 
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from modelops.ops import formatted, render_new  # noqa: E402
@@ -206,7 +206,6 @@ values = st.recursive(
 )
 
 
-@settings(max_examples=400)
 @given(st.dictionaries(keys, values, min_size=1, max_size=6))
 def test_emitted_yaml_reads_back_the_same_in_both_readers(data):
     text = yamledit.emit(data, flow_style)
@@ -214,7 +213,6 @@ def test_emitted_yaml_reads_back_the_same_in_both_readers(data):
     assert yamledit.rt_load(text) == data
 
 
-@settings(max_examples=200)
 @given(
     st.fixed_dictionaries(
         {"version": st.just(1), "id": st.just("m"), "base": st.just("mistral")},
