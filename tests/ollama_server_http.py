@@ -78,7 +78,8 @@ _SCHEMAS: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """What Go's UnmarshalTypeError calls a JSON value."""
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int | float):
@@ -93,7 +94,7 @@ def _fits(value: Any, go_type: str) -> bool:
         return isinstance(value, dict)
     if go_type.startswith("[]"):
         return isinstance(value, list)
-    return _json_kind(value) == go_type
+    return json_kind(value) == go_type
 
 
 def parse_json(text: str) -> Any:
@@ -119,12 +120,12 @@ def decode_body(path: str, raw: bytes) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        kind = _json_kind(value)
+        kind = json_kind(value)
         raise ApiError(f"json: cannot unmarshal {kind} into Go value of type {struct}", 400)
     for name, go_type in fields.items():
         if value.get(name) is not None and not _fits(value[name], go_type):
             raise ApiError(
-                f"json: cannot unmarshal {_json_kind(value[name])} into Go struct field "
+                f"json: cannot unmarshal {json_kind(value[name])} into Go struct field "
                 f"{struct}.{name} of type {go_type}",
                 400,
             )

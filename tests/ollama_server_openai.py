@@ -36,6 +36,7 @@ from tests.ollama_server_http import (
     Decoder,
     Handler,
     Routes,
+    json_kind,
     parse_json,
     version_info,
 )
@@ -81,22 +82,11 @@ _STREAM_OPTIONS_FIELDS = {"include_usage": "bool"}
 # ---- binding the request (gin's ShouldBindJSON) -----------------------------------------
 
 
-def _json_kind(value: Any) -> str:
-    """What Go's UnmarshalTypeError calls a JSON value."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def _mismatch(value: Any, go_type: str) -> str | None:
     """How Go describes `value` when it cannot go into `go_type`; None when it fits."""
     if value is None:
         return None  # null leaves a field at its zero value
-    kind = _json_kind(value)
+    kind = json_kind(value)
     if go_type == "int":
         if kind == "number" and isinstance(value, float):
             return f"number {value!r}"  # Go parses integers from the literal: no fractions
@@ -128,7 +118,7 @@ def _check_fields(
         if go_type == "[]openai.Message":
             for message in value or []:
                 if message is not None and not isinstance(message, dict):
-                    raise _type_error(_json_kind(message), struct, key, "openai.Message")
+                    raise _type_error(json_kind(message), struct, key, "openai.Message")
                 _check_fields(message or {}, _MESSAGE_FIELDS, "Message", f"{key}.")
         elif go_type == "openai.StreamOptions":
             _check_fields(value or {}, _STREAM_OPTIONS_FIELDS, "StreamOptions", f"{key}.")
@@ -151,7 +141,7 @@ def decode_chat_completion(raw: bytes) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise OpenAIRequestError(
-            f"json: cannot unmarshal {_json_kind(value)} into Go value of type "
+            f"json: cannot unmarshal {json_kind(value)} into Go value of type "
             "openai.ChatCompletionRequest",
             400,
         )
@@ -172,7 +162,7 @@ def _go_type_name(value: Any) -> str:
         "string": "string",
         "array": "[]interface {}",
         "object": "map[string]interface {}",
-    }[_json_kind(value)]
+    }[json_kind(value)]
 
 
 def _decode_image(url: str, version: tuple[int, ...]) -> str:

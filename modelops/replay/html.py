@@ -11,7 +11,7 @@ from collections.abc import Callable
 from html import escape
 
 from modelops.replay.html_assets import CSS, SCRIPT
-from modelops.replay.results import Answer, Check, Run, TurnInfo
+from modelops.replay.results import Answer, Check, Run, TurnInfo, duration, number
 
 MODES = {
     "compare": "compare: each model keeps its own context",
@@ -53,18 +53,6 @@ def _e(text: object) -> str:
     return escape(str(text), quote=True)
 
 
-def _ms(value: float | None) -> str:
-    if value is None or value < 1000:
-        return "n/a" if value is None else f"{value:.0f} ms"
-    return f"{value / 1000:.2f}".rstrip("0").rstrip(".") + " s"
-
-
-def _num(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -98,9 +86,9 @@ def _summary(run: Run, colour: dict[str, str]) -> str:
         rows.append(
             f'<tr data-model="{_e(model)}"><th scope="row"><span class="swatch {colour[model]}">'
             f"</span>{_e(model)}</th><td>{s['answers']}</td>{count(s['errors'], '⚠')}"
-            f"{count(s['checks_failed'], '✗')}<td>{_ms(s['mean_ttft_ms'])}</td>"
-            f"<td>{_ms(s['total_ms'])}</td><td>{_num(s['answer_tokens'])}</td>"
-            f"<td>{_num(s['mean_tokens_per_s'])}</td></tr>"
+            f"{count(s['checks_failed'], '✗')}<td>{duration(s['mean_ttft_ms'])}</td>"
+            f"<td>{duration(s['total_ms'])}</td><td>{number(s['answer_tokens'])}</td>"
+            f"<td>{number(s['mean_tokens_per_s'])}</td></tr>"
         )
     head = "".join(f'<th scope="col">{h}</th>' for h in SUMMARY_COLUMNS.split("|"))
     return (
@@ -122,10 +110,10 @@ def _nice(top: float) -> float:
 
 ChartSpec = tuple[str, str, str, Callable[[float | None], str], str]
 CHARTS: list[ChartSpec] = [  # key, title, axis unit, number format, summary field
-    ("ttft", "Mean time to first token", "time", _ms, "mean_ttft_ms"),
-    ("total", "Total time", "time", _ms, "total_ms"),
-    ("tokens", "Answer tokens", "tokens", _num, "answer_tokens"),
-    ("speed", "Tokens per second", "tokens per second", _num, "mean_tokens_per_s"),
+    ("ttft", "Mean time to first token", "time", duration, "mean_ttft_ms"),
+    ("total", "Total time", "time", duration, "total_ms"),
+    ("tokens", "Answer tokens", "tokens", number, "answer_tokens"),
+    ("speed", "Tokens per second", "tokens per second", number, "mean_tokens_per_s"),
 ]
 
 
@@ -245,7 +233,7 @@ def _card(model: str, answer: Answer | None, k: int, colour: dict[str, str]) -> 
 
 
 def _meta(answer: Answer) -> str:
-    parts = [f"TTFT {_ms(answer.ttft_ms)}", f"total {_ms(answer.total_ms)}"]
+    parts = [f"TTFT {duration(answer.ttft_ms)}", f"total {duration(answer.total_ms)}"]
     if answer.answer_tokens is not None:
         parts.append(f"{'≈' if answer.tokens_estimated else ''}{answer.answer_tokens:,} tokens")
     if (speed := answer.tokens_per_s) is not None:

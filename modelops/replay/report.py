@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-from modelops.replay.results import Answer, Run
-
-
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.0f} ms" if value < 1000 else f"{value / 1000:.2f} s"
-
-
-def _num(value: float | int | None) -> str:
-    return "-" if value is None else (f"{value:.1f}" if isinstance(value, float) else str(value))
+from modelops.replay.results import Answer, Run, duration, number
 
 
 def _mode(run: Run) -> str:
@@ -34,8 +24,8 @@ def _stats(answer: Answer) -> str:
         else f"{answer.answer_tokens}{'~' if answer.tokens_estimated else ''}"
     )
     parts = [
-        f"first token {_ms(answer.ttft_ms)}",
-        f"total {_ms(answer.total_ms)}",
+        f"first token {duration(answer.ttft_ms)}",
+        f"total {duration(answer.total_ms)}",
         f"{tokens} tokens",
     ]
     if answer.tokens_per_s is not None:
@@ -65,8 +55,8 @@ def markdown(run: Run) -> str:
         s = run.summary(model)
         lines.append(
             f"| `{model}` | {s['answers']} | {s['errors']} | {s['checks_failed']} | "
-            f"{_ms(s['mean_ttft_ms'])} | {_ms(s['total_ms'])} | {s['answer_tokens']} | "
-            f"{_num(s['mean_tokens_per_s'])} |"
+            f"{duration(s['mean_ttft_ms'])} | {duration(s['total_ms'])} | {s['answer_tokens']} | "
+            f"{number(s['mean_tokens_per_s'])} |"
         )
     verdict = (
         "all checks passed" if not run.failed_checks else f"**{run.failed_checks} check(s) failed**"
@@ -106,9 +96,10 @@ def text(run: Run) -> str:
     for model in run.models:
         s = run.summary(model)
         lines.append(
-            f"  {model:<{width}}  {s['answers']} answers, first token {_ms(s['mean_ttft_ms'])}, "
-            f"total {_ms(s['total_ms'])}, {s['answer_tokens']} tokens, "
-            f"{_num(s['mean_tokens_per_s'])} tok/s, {s['checks_failed']} failed check(s)"
+            f"  {model:<{width}}  {s['answers']} answers, "
+            f"first token {duration(s['mean_ttft_ms'])}, "
+            f"total {duration(s['total_ms'])}, {s['answer_tokens']} tokens, "
+            f"{number(s['mean_tokens_per_s'])} tok/s, {s['checks_failed']} failed check(s)"
         )
     for answer in run.answers:
         if answer.error:

@@ -141,3 +141,19 @@ def check(expect: Expect | None, answer: Answer) -> list[Check]:
             )
         )
     return out
+
+
+def duration(ms: float | None) -> str:
+    """Milliseconds as reports show them: `640 ms`, `1.86 s`, `n/a`."""
+    if ms is None:
+        return "n/a"
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    return f"{ms / 1000:.2f}".rstrip("0").rstrip(".") + " s"
+
+
+def number(value: float | None) -> str:
+    """A count or a rate as reports show it: `1,234`, `12.7`, `n/a`."""
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
