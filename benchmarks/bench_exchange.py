@@ -65,7 +65,7 @@ def measure(count: int, runs: int) -> list[dict[str, object]]:
         imports, reimports = [], []
         for n in range(runs):
             fresh = Path(tmp) / f"fresh{n}"
-            from modelops.registry import init
+            from modelops.registry.store import init
 
             init(fresh, fresh.parent)
             os.chdir(fresh)

@@ -22,7 +22,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import best_of, generate, save, table
-from modelops.registry import Registry
+from modelops.registry.store import Registry
 
 
 def parse_libyaml(files: list[Path]) -> None:

@@ -51,7 +51,7 @@ openwebui:
 def generate(root: Path, count: int, *, chains: bool = True) -> Path:
     """A registry of `count` models in a fresh git repository, committed. With `chains`, nine
     in ten models are based on another registry model."""
-    from modelops.registry import init
+    from modelops.registry.store import init
 
     init(root, root.parent)
     models = root / "models"

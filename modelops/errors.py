@@ -1,8 +1,8 @@
 """The exception root, its subclasses and the exit-code table.
 
 Every expected failure is a `ModelopsError`: it carries one message that says what is wrong
-and what to do next, and the exit code it maps to. The CLI is the one place that turns
-them into output and an exit status (`modelops.cli.main`).
+and what to do next, and the exit code it maps to. The command line is the one place that
+turns them into output and an exit status.
 """
 
 from __future__ import annotations
@@ -48,6 +48,19 @@ class GitError(ModelopsError):
 
 class LockError(ModelopsError):
     """The registry lock could not be taken."""
+
+
+class ConflictError(ModelopsError):
+    """The state changed under an operation (a model edited meanwhile, a stale plan)."""
+
+
+class TargetError(ModelopsError):
+    """A live system could not be reached, or refused a change. `transient` failures (a
+    refused connection, a 5xx, a cut stream) are worth retrying; others are not."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass(frozen=True, order=True)

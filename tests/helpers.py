@@ -11,11 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from modelops.cli import main
-from modelops.ops import render_new
-from modelops.registry import init
+from modelops.registry.store import init
+from modelops.spec.layout import render_new
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+
+
+def png(size: tuple[int, int] = (1, 1), colour: tuple[int, int, int] = (200, 30, 90)) -> bytes:
+    """A real PNG image, made by Pillow (not by the code under test)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "PNG")
+    return out.getvalue()
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import RegistryFixture, run
+from tests.helpers import RegistryFixture, png, run
 
 
 def test_init_makes_a_repository_and_one_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -458,10 +458,7 @@ def test_edit_without_changes_and_with_a_failing_editor(reg, monkeypatch):
     assert "not found (set VISUAL or EDITOR)" in run("edit", "faq").err
 
 
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
-)
+PNG = png()
 
 
 def test_a_stale_schema_is_flagged_and_written_back(reg):

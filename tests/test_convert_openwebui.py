@@ -14,11 +14,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modelops.convert import openwebui as export
-from modelops.convert import openwebui_import as owui
-from modelops.params import CATALOGUE
-from modelops.spec import CAPABILITIES, MANAGED_META, MANAGED_PARAMS, ModelSpec
-from modelops.validation import check_model
+from modelops.exchange import openwebui_export as export
+from modelops.exchange import openwebui_import as owui
+from modelops.spec.avatar import EXTENSIONS, data_uri
+from modelops.spec.checks import check_model
+from modelops.spec.model import CAPABILITIES, MANAGED_META, MANAGED_PARAMS, ModelSpec
+from modelops.spec.params import CATALOGUE
 from tests.helpers import REPO_ROOT
 
 SHARED = REPO_ROOT.parent / "shared" / "data" / "openwebui"
@@ -187,7 +188,6 @@ def _kept(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_real_export_keeps_every_field_open_webui_keeps():
-    from modelops import images
 
     records = json.loads((SHARED / "export-0.12.4.json").read_text())
     for record in records:
@@ -196,12 +196,10 @@ def test_a_real_export_keeps_every_field_open_webui_keeps():
         )
         data = dict(definition.data)
         if definition.avatar is not None:
-            data["avatar"] = f"avatars/{record['id']}.{definition.avatar_ext}"
+            data["avatar"] = f"avatars/{record['id']}.{EXTENSIONS[definition.avatar_kind]}"
         spec, problems = check_model(data)
         assert spec is not None, problems
-        avatar = (
-            images.data_uri(definition.avatar, definition.avatar_ext) if definition.avatar else None
-        )
+        avatar = data_uri(definition.avatar, definition.avatar_kind) if definition.avatar else None
         again = export.to_record(spec, registry_ids={}, avatar=avatar, created_at=0, updated_at=0)
         assert _kept(again) == _kept(record), record["id"]
         assert list(again) == list(record)  # Open WebUI's key order

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from modelops.desired import desired_models
-from modelops.drift import (
+from modelops.reconcile.desired import desired_models
+from modelops.reconcile.drift import (
     FieldChange,
     Live,
     compare,
@@ -13,7 +13,7 @@ from modelops.drift import (
     parse_parameters,
     same_parameter,
 )
-from modelops.validation import check_model
+from modelops.spec.checks import check_model
 
 RENDERED = "\n".join(
     [

@@ -12,19 +12,11 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from modelops.registry import Registry
-from tests.helpers import REPO_ROOT, RegistryFixture, run
+from modelops.registry.store import Registry
+from tests.helpers import REPO_ROOT, RegistryFixture, png, run
 
 SHARED = REPO_ROOT.parent / "shared" / "data" / "openwebui"
-PNG_URI = (
-    "data:image/png;base64,"
-    + base64.b64encode(
-        bytes.fromhex(
-            "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-            "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
-        )
-    ).decode()
-)
+PNG_URI = "data:image/png;base64," + base64.b64encode(png()).decode()
 
 
 def _write(tmp_path: Path, name: str, value: Any) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelops import names
+from modelops.spec import names
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_reserved_tags():
 
 
 def test_version_tuples():
-    from modelops.params import too_new, version_tuple
+    from modelops.spec.params import too_new, version_tuple
 
     assert version_tuple("0.12.6-rc1") == (0, 12, 6)
     assert version_tuple("0.5.10") > version_tuple("0.5.5")

@@ -14,25 +14,15 @@ from typing import Any
 import httpx
 import pytest
 
-from modelops.registry import Registry
-from tests.helpers import REPO_ROOT, RegistryFixture, run
+from modelops.registry.store import Registry
+from tests.helpers import REPO_ROOT, RegistryFixture, png, run
 from tests.openwebui_server import OpenWebUI
 
 pytestmark = pytest.mark.openwebui
 SERVER_OWNED = {"version_id", "user_id", "created_at", "updated_at", "background_image_data"}
 
 
-def _png() -> str:
-    import io
-
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 90)).save(out, "PNG")
-    return base64.b64encode(out.getvalue()).decode()
-
-
-PNG = _png()
+PNG = base64.b64encode(png((8, 8))).decode()
 
 
 def _ok(response: httpx.Response) -> Any:

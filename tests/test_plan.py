@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from modelops.desired import creation_order, desired_models
-from modelops.drift import Live
-from modelops.plan import Recorded, Tag, host_changes, to_inspect
-from modelops.reconcile import owner
-from modelops.validation import check_model
+from modelops.reconcile.desired import creation_order, desired_models
+from modelops.reconcile.drift import Live
+from modelops.reconcile.ownership import owner
+from modelops.reconcile.plan import host_changes, to_inspect
+from modelops.reconcile.record import Recorded
+from modelops.spec.checks import check_model
+from modelops.targets.ollama import Tag
 
 HOST = "http://h:11434"
 
@@ -21,7 +23,7 @@ def _specs(**bases: str):
 
 
 def _tag(name: str, digest: str = "d", parent: str = "") -> tuple[str, Tag]:
-    from modelops.names import parse_ollama_name
+    from modelops.spec.names import parse_ollama_name
 
     return parse_ollama_name(name).key, Tag(name, digest, parent)
 

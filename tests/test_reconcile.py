@@ -383,9 +383,7 @@ def test_rich_progress_draws_a_bar_per_layer():
     import io
 
     from modelops.cli.progress import RichReporter
-    from modelops.plan import Change
-    from modelops.plan_render import Outcome
-    from modelops.targets.ollama import Progress
+    from modelops.targets.base import Change, Outcome, Progress
 
     out = io.StringIO()
     with RichReporter(out, show_host=False) as reporter:

@@ -13,7 +13,7 @@ import pytest
 from filelock import FileLock
 
 from modelops.errors import NotFoundError, UsageError
-from modelops.registry import Registry, discover
+from modelops.registry.store import Registry, discover
 from tests.helpers import REPO_ROOT, RegistryFixture, run
 
 

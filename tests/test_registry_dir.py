@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from modelops import spec
-from modelops.registry import Registry
-from modelops.snapshot import SCHEMA_FILE
+from modelops.registry.store import Registry
+from modelops.spec.model import FIELDS
+from modelops.spec.schema import MODEL_SCHEMA_FILE as SCHEMA_FILE
+from modelops.spec.schema import model_schema, schema_files
 from tests.helpers import REPO_ROOT, run
 
 REGISTRY = REPO_ROOT / "registry"
@@ -32,7 +33,7 @@ def test_validates_and_is_formatted(monkeypatch: pytest.MonkeyPatch):
 
 def test_every_field_of_the_spec_is_used(snapshot):
     used = {key for model in snapshot.models.values() for key in model.spec.to_data()}
-    assert used == set(spec.FIELDS)
+    assert used == set(FIELDS)
     knowledge_types = {k.type for m in snapshot.models.values() for k in (m.spec.knowledge or [])}
     assert knowledge_types == {"collection", "file", "note"}
 
@@ -60,10 +61,10 @@ def test_avatars_are_real_small_images(snapshot):
 
 
 def test_schema_files_match_and_files_point_at_them():
-    from modelops.replay.conversation import schema_text
-
-    assert (REGISTRY / SCHEMA_FILE).read_text() == spec.schema_text()
-    assert (REGISTRY / "conversation.schema.json").read_text() == schema_text()
+    for name, text in schema_files().items():
+        assert (REGISTRY / name).read_text() == text, (
+            f"{name} is stale: run 'modelops schema --write'"
+        )
     for folder, schema in (("models", SCHEMA_FILE), ("conversations", "conversation.schema.json")):
         for path in sorted((REGISTRY / folder).glob("*.yaml")):
             first = path.read_text().splitlines()[0]
@@ -71,7 +72,7 @@ def test_schema_files_match_and_files_point_at_them():
 
 
 def test_the_shipped_conversations_load():
-    from modelops.replay.conversation import load
+    from modelops.replay.source import load
 
     for path in sorted((REGISTRY / "conversations").glob("*.yaml")):
         conversation, images = load(path, path.name)
@@ -81,9 +82,9 @@ def test_the_shipped_conversations_load():
 
 
 def test_schema_checks_what_the_loader_checks():
-    schema = spec.json_schema()
+    schema = model_schema()
     assert schema["additionalProperties"] is False
-    assert set(schema["properties"]) == set(spec.FIELDS)
+    assert set(schema["properties"]) == set(FIELDS)
     params = schema["properties"]["parameters"]
     assert params["additionalProperties"] is False
     assert params["properties"]["temperature"]["type"] == "number"
@@ -100,4 +101,4 @@ def test_schema_command_prints_it(tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("schema")
     assert result.code == 0
-    assert result.out == spec.schema_text()
+    assert result.out == schema_files()[SCHEMA_FILE]

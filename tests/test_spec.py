@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
+from PIL import Image
 
-from modelops import checks, spec
 from modelops.errors import UsageError
-from modelops.ops import parse_assignment, parse_key
-from modelops.validation import check_model
+from modelops.registry.authoring import parse_assignment, parse_key
+from modelops.spec import inherit, layout, relations
+from modelops.spec.avatar import avatar_problem
+from modelops.spec.checks import check_model
 
 
 def problems(data: Any) -> list[tuple[str, str]]:
@@ -70,19 +73,22 @@ def test_all_problems_at_once():
 def test_changed_keys():
     old = {"a": 1, "p": {"t": 0.1, "k": 2}, "gone": 1}
     new = {"a": 1, "p": {"t": 0.2, "k": 2}, "added": [1]}
-    assert spec.changed_keys(old, new) == ["p.t", "gone", "added"]
+    assert layout.changed_keys(old, new) == ["p.t", "gone", "added"]
 
 
 def test_cycles_are_found_once_per_ring():
-    def placed(mid: str, base: str) -> checks.Placed:
+    def placed(mid: str, base: str) -> relations.Placed:
         model, _ = check_model({"version": 1, "id": mid, "base": base})
         assert model is not None
-        return checks.Placed(model, f"models/{mid}.yaml", f"models/{mid}.yaml", {"base": (3, 1)})
+        return relations.Placed(model, f"models/{mid}.yaml", f"models/{mid}.yaml", {"base": (3, 1)})
 
     models = {m: placed(m, b) for m, b in [("a", "b"), ("b", "a"), ("c", "a"), ("d", "llama3.2")]}
-    found = checks.check_bases(models)
+    found = relations.check_bases(models)
     assert sorted(p.path for p in found) == ["models/a.yaml", "models/b.yaml"]
-    assert checks.base_chain({k: v.spec for k, v in models.items() if k in "cd"}, "c") == ["c", "a"]
+    assert inherit.base_chain({k: v.spec for k, v in models.items() if k in "cd"}, "c") == [
+        "c",
+        "a",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -108,13 +114,26 @@ def test_bad_keys(key: str):
         parse_key(key)
 
 
+def _image(kind: str, size: tuple[int, int] = (4, 4)) -> bytes:
+    """A real image, made by Pillow."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (10, 20, 30)).save(out, kind)
+    return out.getvalue()
+
+
 @pytest.mark.parametrize(
     ("avatar", "content", "message"),
     [
         ("https://example.com/a.png", None, None),
-        ("avatars/a.png", b"\x89PNG\r\n\x1a\n....", None),
-        ("avatars/a.png", b"GIF89a....", "holds a GIF image (rename it to .gif)"),
-        ("avatars/a.png", b"<svg/>", "is not a PNG, JPEG, GIF or WebP image"),
+        ("avatars/a.png", _image("PNG"), None),
+        ("avatars/a.jpg", _image("JPEG"), None),
+        ("avatars/a.webp", _image("WEBP"), None),
+        ("avatars/a.png", _image("GIF"), "holds a GIF image (rename it to .gif)"),
+        ("avatars/a.png", _image("PNG")[:-20], "is not a PNG, JPEG, GIF or WebP image"),
+        ("avatars/a.jpg", _image("JPEG", (64, 64))[:-200], "is not a PNG, JPEG, GIF or WebP image"),
+        ("avatars/a.png", b"\x89PNG\r\n\x1a\n....", "is not a PNG, JPEG, GIF or WebP image"),
+        ("avatars/a.png", _image("PNG", (5000, 4000)), "the image is 5000x4000 pixels"),
+        ("avatars/a.png", b"<svg/>", "SVG images are refused"),
         ("avatars/a.png", b"\x89PNG\r\n\x1a\n" + b"0" * 300_000, "avatars are limited to 256 KiB"),
         ("../outside.png", None, "must be a path inside the registry"),
         ("/etc/a.png", None, "must be a path inside the registry"),
@@ -123,5 +142,5 @@ def test_bad_keys(key: str):
     ],
 )
 def test_avatar_checks(avatar: str, content: bytes | None, message: str | None):
-    found = checks.avatar_problem(avatar, content)
+    found = avatar_problem(avatar, content)
     assert (found is None) if message is None else (message in (found or ""))

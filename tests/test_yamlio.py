@@ -6,13 +6,13 @@ import textwrap
 
 import pytest
 
-from modelops import yamledit, yamlio
 from modelops.errors import SpecError
-from modelops.spec import flow_style, key_order
+from modelops.spec import yamledit, yamlread
+from modelops.spec.layout import flow_style, formatted, key_order, render_new
 
 
-def load(text: str) -> yamlio.Document:
-    return yamlio.load(textwrap.dedent(text), "f.yaml")
+def load(text: str) -> yamlread.Document:
+    return yamlread.load(textwrap.dedent(text), "f.yaml")
 
 
 @pytest.mark.parametrize(
@@ -38,7 +38,7 @@ def load(text: str) -> yamlio.Document:
     ],
 )
 def test_scalars_follow_the_yaml_1_2_core_schema(text: str, value: object):
-    assert yamlio.load(f"k: {text}\n", "f").data == {"k": value}
+    assert yamlread.load(f"k: {text}\n", "f").data == {"k": value}
 
 
 def test_positions_point_at_keys_and_values():
@@ -78,22 +78,22 @@ def test_an_alias_bomb_is_refused_before_it_expands():
     for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
         lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]")
     with pytest.raises(SpecError, match="aliases expand to more than 100,000 values"):
-        yamlio.load("\n".join(lines) + "\n", "f")
+        yamlread.load("\n".join(lines) + "\n", "f")
 
 
 def test_merge_conflict_markers_are_named():
     with pytest.raises(SpecError) as info:
-        yamlio.load("a: 1\n<<<<<<< ours\na: 2\n=======\na: 3\n>>>>>>> theirs\n", "f")
+        yamlread.load("a: 1\n<<<<<<< ours\na: 2\n=======\na: 3\n>>>>>>> theirs\n", "f")
     assert [p.line for p in info.value.problems] == [2, 4, 6]
     assert "merge-conflict marker '<<<<<<<'" in info.value.problems[0].message
 
 
 def test_decode_refuses_large_and_non_utf8_files():
     with pytest.raises(SpecError, match="the limit is 1,048,576"):
-        yamlio.decode(b"x" * (yamlio.MAX_FILE_BYTES + 1), "f")
+        yamlread.decode(b"x" * (yamlread.MAX_FILE_BYTES + 1), "f")
     with pytest.raises(SpecError, match="not valid UTF-8"):
-        yamlio.decode(b"a: caf\xe9\n", "f")
-    assert yamlio.decode(b"\xef\xbb\xbfa: 1\n", "f") == "a: 1\n"  # a BOM is fine
+        yamlread.decode(b"a: caf\xe9\n", "f")
+    assert yamlread.decode(b"\xef\xbb\xbfa: 1\n", "f") == "a: 1\n"  # a BOM is fine
 
 
 @pytest.mark.parametrize(
@@ -177,19 +177,17 @@ def test_canonical_dump_of_new_data():
 
 
 def test_parse_value_reads_flow_yaml_and_falls_back_to_text():
-    assert yamlio.parse_value("0.3") == 0.3
-    assert yamlio.parse_value("[a, b]") == ["a", "b"]
-    assert yamlio.parse_value("{vision: true}") == {"vision": True}
-    assert yamlio.parse_value("[unclosed") == "[unclosed"
-    assert yamlio.parse_value("") == ""
+    assert yamlread.parse_value("0.3") == 0.3
+    assert yamlread.parse_value("[a, b]") == ["a", "b"]
+    assert yamlread.parse_value("{vision: true}") == {"vision": True}
+    assert yamlread.parse_value("[unclosed") == "[unclosed"
+    assert yamlread.parse_value("") == ""
 
 
 # --- the fast emitter -------------------------------------------------------------------------
 
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-
-from modelops.ops import formatted, render_new  # noqa: E402
 
 keys = st.text(min_size=1, max_size=12).filter(lambda k: k.strip() == k and "\x00" not in k)
 scalars = (
@@ -209,7 +207,7 @@ values = st.recursive(
 @given(st.dictionaries(keys, values, min_size=1, max_size=6))
 def test_emitted_yaml_reads_back_the_same_in_both_readers(data):
     text = yamledit.emit(data, flow_style)
-    assert yamlio.load(text, "f").data == data
+    assert yamlread.load(text, "f").data == data
     assert yamledit.rt_load(text) == data
 
 
@@ -261,4 +259,4 @@ def test_awkward_characters_are_written_as_fmt_writes_them(text):
     data = {"version": 1, "id": "m", "base": "mistral", "system": text}
     rendered = render_new(data)
     assert formatted(rendered) == rendered
-    assert yamlio.load(rendered.decode(), "f").data["system"] == text
+    assert yamlread.load(rendered.decode(), "f").data["system"] == text

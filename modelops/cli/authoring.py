@@ -11,29 +11,30 @@ from typing import Any
 
 import click
 
-from modelops import ops
 from modelops.cli.common import lock_timeout, open_registry, registry_option
-from modelops.cli.render import note, say
+from modelops.cli.output import note, say
 from modelops.errors import Exit, ModelopsError, UsageError
-from modelops.registry import Change, Registry, Transaction
-from modelops.registry import init as init_registry
-from modelops.snapshot import Snapshot
+from modelops.registry import authoring
+from modelops.registry.snapshot import Snapshot
+from modelops.registry.store import Registry
+from modelops.registry.store import init as init_registry
+from modelops.registry.transaction import Changeset
 
 
-def _apply(registry: Registry, make: Callable[[Snapshot], Change], unchanged: str) -> int:
+def _apply(registry: Registry, make: Callable[[Snapshot], Changeset], unchanged: str) -> int:
     """Run one operation in a transaction and report its commit."""
     with registry.transaction(lock_timeout()) as tx:
-        _notes(tx)
+        _notes(tx.notes)
         change = make(tx.snapshot.require_valid())
         sha = tx.commit(change)
     say(f"committed {sha[:10]}: {change.summary}" if sha else unchanged)
     return Exit.OK
 
 
-def _notes(tx: Transaction) -> None:
-    for line in tx.notes:
+def _notes(lines: list[str]) -> None:
+    for line in lines:
         note(line)
-    tx.notes.clear()
+    lines.clear()
 
 
 @click.command()
@@ -92,13 +93,13 @@ def create(
     }
     parameters = {}
     for text in params:
-        loc, value = ops.parse_assignment(f"parameters.{text}")
+        loc, value = authoring.parse_assignment(f"parameters.{text}")
         parameters[str(loc[1])] = value
     fields["parameters"] = parameters or None
     fields = {k: v for k, v in fields.items() if v is not None}
     return _apply(
         open_registry(registry_dir),
-        lambda s: ops.create(s, model_id, base, fields),
+        lambda s: authoring.create(s, model_id, base, fields),
         f"{model_id} already exists",
     )
 
@@ -112,11 +113,11 @@ def set_(
     model_id: str, assignments: tuple[str, ...], unset: tuple[str, ...], registry_dir: str | None
 ) -> int:
     """Set fields of model ID, e.g. parameters.temperature=0.3 or tags=[a,b]."""
-    pairs = [ops.parse_assignment(a) for a in assignments]
-    keys = [ops.parse_key(k) for k in unset]
+    pairs = [authoring.parse_assignment(a) for a in assignments]
+    keys = [authoring.parse_key(k) for k in unset]
     return _apply(
         open_registry(registry_dir),
-        lambda s: ops.set_fields(s, model_id, pairs, keys),
+        lambda s: authoring.set_fields(s, model_id, pairs, keys),
         f"nothing changed: {model_id} already has these values",
     )
 
@@ -136,12 +137,12 @@ def _run_editor(path: Path) -> None:
 @registry_option
 def edit(model_id: str, registry_dir: str | None) -> int:
     """Open model ID in $EDITOR; commit when it is saved valid."""
-    from modelops.edit import edit as edit_model
+    from modelops.registry.edit import edit as edit_model
 
-    with open_registry(registry_dir).transaction(lock_timeout()) as tx:
-        _notes(tx)
-        sha, keys = edit_model(tx, model_id, _run_editor)
-    say(f"committed {sha[:10]}: edited {', '.join(keys)}" if sha else "no changes")
+    edited = edit_model(open_registry(registry_dir), model_id, _run_editor, lock_timeout())
+    _notes(edited.notes)
+    sha = edited.sha
+    say(f"committed {sha[:10]}: edited {', '.join(edited.keys)}" if sha else "no changes")
     return Exit.OK
 
 
@@ -152,7 +153,9 @@ def edit(model_id: str, registry_dir: str | None) -> int:
 @registry_option
 def clone(source: str, new_id: str, name: str | None, registry_dir: str | None) -> int:
     """Copy registry model SRC as NEW."""
-    return _apply(open_registry(registry_dir), lambda s: ops.clone(s, source, new_id, name), "")
+    return _apply(
+        open_registry(registry_dir), lambda s: authoring.clone(s, source, new_id, name), ""
+    )
 
 
 def _visibility(hidden: bool) -> click.Command:
@@ -164,7 +167,7 @@ def _visibility(hidden: bool) -> click.Command:
     def command(model_ids: tuple[str, ...], registry_dir: str | None) -> int:
         return _apply(
             open_registry(registry_dir),
-            lambda s: ops.set_hidden(s, list(model_ids), hidden),
+            lambda s: authoring.set_hidden(s, list(model_ids), hidden),
             f"nothing changed: already {'hidden' if hidden else 'visible'}",
         )
 
@@ -194,7 +197,9 @@ def share(
     """Give groups, users or everyone access to model ID in Open WebUI."""
     return _apply(
         open_registry(registry_dir),
-        lambda s: ops.share(s, model_id, public=public, groups=groups, users=users, write=write),
+        lambda s: authoring.share(
+            s, model_id, public=public, groups=groups, users=users, write=write
+        ),
         "nothing changed: already shared that way",
     )
 
@@ -217,7 +222,7 @@ def unshare(
     """Take access to model ID away again."""
     return _apply(
         open_registry(registry_dir),
-        lambda s: ops.unshare(
+        lambda s: authoring.unshare(
             s, model_id, public=public, groups=groups, users=users, everyone=everyone
         ),
         "nothing changed: it was not shared that way",
@@ -230,7 +235,7 @@ def unshare(
 @registry_option
 def rename(old: str, new: str, registry_dir: str | None) -> int:
     """Rename model OLD to NEW; models based on it follow."""
-    return _apply(open_registry(registry_dir), lambda s: ops.rename(s, old, new), "")
+    return _apply(open_registry(registry_dir), lambda s: authoring.rename(s, old, new), "")
 
 
 @click.command()
@@ -238,7 +243,7 @@ def rename(old: str, new: str, registry_dir: str | None) -> int:
 @registry_option
 def delete(model_id: str, registry_dir: str | None) -> int:
     """Delete model ID (refused while another model uses it as its base)."""
-    return _apply(open_registry(registry_dir), lambda s: ops.delete(s, model_id), "")
+    return _apply(open_registry(registry_dir), lambda s: authoring.delete(s, model_id), "")
 
 
 @click.command()
@@ -249,10 +254,10 @@ def rollback(model_id: str, rev: str, registry_dir: str | None) -> int:
     """Restore model ID as it was at revision REV, as a new commit."""
     registry = open_registry(registry_dir)
     old = registry.load(rev)
-    sha = registry.repo.resolve(rev)
+    sha = registry.resolve(rev)
     return _apply(
         registry,
-        lambda s: ops.rollback(s, old, model_id, rev, sha),
+        lambda s: authoring.rollback(s, old, model_id, rev, sha),
         f"nothing changed: {model_id} is already as it was at {rev}",
     )
 
@@ -267,7 +272,7 @@ def fmt(check: bool, registry_dir: str | None) -> int:
     registry = open_registry(registry_dir)
     if check:
         snapshot = registry.load().require_valid()
-        changed, _ = ops.fmt(snapshot)
+        changed, _ = authoring.fmt(snapshot)
         for path in changed:
             say(snapshot.source.shown(path))
         if changed:
@@ -275,21 +280,8 @@ def fmt(check: bool, registry_dir: str | None) -> int:
                 f"error: {len(changed)} file(s) need formatting (run 'modelops fmt')", err=True
             )
         return Exit.FAILURE if changed else Exit.OK
-    return _apply(registry, lambda s: ops.fmt(s)[1], "all model files are formatted")
+    return _apply(registry, lambda s: authoring.fmt(s)[1], "all model files are formatted")
 
 
-COMMANDS = [
-    init,
-    create,
-    edit,
-    set_,
-    clone,
-    _visibility(True),
-    _visibility(False),
-    share,
-    unshare,
-    rename,
-    delete,
-    rollback,
-    fmt,
-]
+hide = _visibility(True)
+unhide = _visibility(False)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from modelops.errors import UsageError
-from modelops.registry import Registry, discover
+from modelops.registry.store import Registry, discover
 
 F = TypeVar("F", bound=Callable[..., Any])
 

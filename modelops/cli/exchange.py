@@ -14,7 +14,7 @@ from modelops.cli.common import (
     registry_option,
     rev_option,
 )
-from modelops.cli.render import emit_json, say
+from modelops.cli.output import emit_json, say
 from modelops.errors import Exit, UsageError
 
 
@@ -55,33 +55,36 @@ def export(
     rev: str | None,
 ) -> int:
     """Write models as Open WebUI 0.12 exports them (all, or the IDs given)."""
-    from modelops import exporter
-    from modelops.convert.openwebui import COMMUNITY_URL, community_payload
-    from modelops.snapshot import MODELS_DIR
+    from modelops.exchange import modelfile
+    from modelops.exchange.openwebui_export import (
+        COMMUNITY_URL,
+        community_payload,
+        dumps,
+        export_records,
+    )
 
     registry = open_registry(registry_dir)
     snapshot = registry.load(rev).require_valid()
     if fmt == "modelfile":
         if len(model_ids) != 1 or community:
             raise UsageError("--format modelfile writes one model: give exactly one ID")
-        _write(exporter.modelfile_text(snapshot.get(model_ids[0])), target)
+        model = snapshot.get(model_ids[0])
+        _write(modelfile.render(model.spec, model.path), target)
         return Exit.OK
     if community and model_ids:
         raise UsageError("--community takes the model's ID itself; give no other IDs")
-    models = exporter.select(snapshot, [community] if community else list(model_ids))
-    folder = f"{registry.prefix}/{MODELS_DIR}" if registry.prefix else MODELS_DIR
-    cut = len(registry.prefix) + 1 if registry.prefix else 0
-    times = {p[cut:]: t for p, t in registry.repo.file_times(folder).items()}
-    records = exporter.records(snapshot, models, times)
+    wanted = [community] if community else list(dict.fromkeys(model_ids)) or sorted(snapshot.models)
+    ids = [snapshot.get(model_id).id for model_id in wanted]
+    records = export_records(snapshot, ids, registry.file_times())
     if community:
-        _write(exporter.dumps(community_payload(records[0]), pretty), target)
+        _write(dumps(community_payload(records[0]), pretty), target)
         click.echo(
             f"open {COMMUNITY_URL} and share it there; Open WebUI posts this payload to that "
             "page when you press Share",
             err=True,
         )
         return Exit.OK
-    _write(exporter.dumps(records, pretty), target)
+    _write(dumps(records, pretty), target)
     if target:
         say(f"exported {len(records)} model{'s' if len(records) != 1 else ''} to {target}")
     return Exit.OK
@@ -150,10 +153,11 @@ def import_(
 ) -> int:
     """Import Open WebUI model JSON (any version; a file, or - for stdin) or a Modelfile.
     One commit for the whole import."""
-    from modelops import importer
+    from modelops.exchange import importer
+    from modelops.registry.transaction import Changeset
 
     options = importer.Options(
-        on_conflict=on_conflict,  # type: ignore[arg-type]  # click.Choice checked it
+        on_conflict=importer.CONFLICTS[on_conflict],
         id_map=_id_map(map_ids),
         modelfile_id=modelfile_id,
         avatar_limit=avatar_limit * 1024,
@@ -169,8 +173,17 @@ def import_(
     registry = open_registry(registry_dir)
     document = importer.read_document(raw, source, options)
     with registry.transaction(lock_timeout()) as tx:
-        lines, change = importer.plan_import(tx.snapshot.require_valid(), document, name, options)
+        result = importer.plan_import(tx.snapshot.require_valid(), document, name, options)
+        change = Changeset(
+            op="import",
+            summary=result.summary,
+            writes=result.writes,
+            models=result.models,
+            details=result.details,
+            trailers=(("Modelops-Source", name),),
+        )
         sha = None if dry_run or not change.writes else tx.commit(change)
+    lines = result.lines
     if output == "json":
         emit_json({"commit": sha, "dry_run": dry_run, "entries": [ln.as_json() for ln in lines]})
     else:
@@ -188,6 +201,3 @@ def import_(
         else:
             say(f"nothing to commit ({summary})")
     return Exit.FAILURE if any(ln.error for ln in lines) else Exit.OK
-
-
-COMMANDS = [export, import_]

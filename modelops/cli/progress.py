@@ -6,8 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any, TextIO
 
-from modelops.plan_render import Outcome
-from modelops.targets.ollama import Progress
+from modelops.targets.base import Outcome, Progress
 
 VERBS = {"pull": "pulled", "create": "created", "update": "updated", "delete": "deleted"}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from modelops import spec
 from modelops.cli.common import (
     lock_timeout,
     open_registry,
@@ -12,9 +11,10 @@ from modelops.cli.common import (
     registry_option,
     rev_option,
 )
-from modelops.cli.render import emit_json, say, table
+from modelops.cli.output import emit_json, say, table
 from modelops.errors import Exit, SpecError
-from modelops.snapshot import CONVERSATION_SCHEMA_FILE, SCHEMA_FILE, Model
+from modelops.registry.snapshot import Model
+from modelops.spec.schema import CONVERSATION_SCHEMA_FILE, MODEL_SCHEMA_FILE, schema_files
 
 
 @click.command()
@@ -47,7 +47,7 @@ def validate(registry_dir: str | None, rev: str | None, output: str) -> int:
     if problems:
         raise SpecError(problems)
     if rev is None:
-        for name, text in schemas().items():
+        for name, text in schema_files().items():
             found = snapshot.read(name)
             if found is not None and found.decode() != text:
                 click.echo(
@@ -120,17 +120,13 @@ def show(model_id: str, registry_dir: str | None, rev: str | None, output: str) 
     snapshot = open_registry(registry_dir).load(rev).require_valid()
     model = snapshot.get(model_id)
     if output == "json":
-        chain = _chain(snapshot.specs(), model_id)
+        from modelops.spec.inherit import base_chain
+
+        chain = base_chain(snapshot.specs(), model_id)[1:]
         emit_json({"path": model.path, "base_chain": chain, **model.spec.to_data()})
         return Exit.OK
     click.echo((snapshot.read(model.path) or b"").decode("utf-8-sig"), nl=False)
     return Exit.OK
-
-
-def _chain(specs: dict[str, spec.ModelSpec], model_id: str) -> list[str]:
-    from modelops.checks import base_chain
-
-    return base_chain(specs, model_id)[1:]
 
 
 @click.command()
@@ -140,10 +136,7 @@ def _chain(specs: dict[str, spec.ModelSpec], model_id: str) -> list[str]:
 @click.option("--limit", "-n", type=click.IntRange(min=1), help="Show at most N entries.")
 def history(model_id: str | None, registry_dir: str | None, output: str, limit: int | None) -> int:
     """The changes made to the registry, or to one model, newest first."""
-    from modelops.history import history as read_history
-
-    registry = open_registry(registry_dir)
-    entries = read_history(registry.repo, registry.prefix, model_id, limit)
+    entries = open_registry(registry_dir).history(model_id, limit)
     if output == "json":
         emit_json([e.as_json() for e in entries])
         return Exit.OK
@@ -155,13 +148,6 @@ def history(model_id: str | None, registry_dir: str | None, output: str, limit: 
     ]
     table(["COMMIT", "DATE", "AUTHOR", "OP", "MODELS", "SUBJECT"], rows)
     return Exit.OK
-
-
-def schemas() -> dict[str, str]:
-    """The registry's schema files and their text."""
-    from modelops.replay.conversation import schema_text
-
-    return {SCHEMA_FILE: spec.schema_text(), CONVERSATION_SCHEMA_FILE: schema_text()}
 
 
 @click.command()
@@ -177,19 +163,18 @@ def schemas() -> dict[str, str]:
 def schema(registry_dir: str | None, kind: str, write: bool) -> int:
     """Print the JSON Schema of a model (or conversation) file, which editors use to complete
     and check it."""
-    texts = schemas()
+    texts = schema_files()
     if not write:
-        click.echo(texts[SCHEMA_FILE if kind == "model" else CONVERSATION_SCHEMA_FILE], nl=False)
+        click.echo(
+            texts[MODEL_SCHEMA_FILE if kind == "model" else CONVERSATION_SCHEMA_FILE], nl=False
+        )
         return Exit.OK
-    from modelops.registry import Change
+    from modelops.registry.transaction import Changeset
 
     registry = open_registry(registry_dir)
     with registry.transaction(lock_timeout()) as tx:
         writes: dict[str, bytes | None] = {name: text.encode() for name, text in texts.items()}
-        change = Change("schema", "Update the schemas", writes, ())
+        change = Changeset("schema", "Update the schemas", writes, ())
         sha = tx.commit(change)
     say(f"committed {sha[:10]}: {change.summary}" if sha else "the schemas are up to date")
     return Exit.OK
-
-
-COMMANDS = [validate, list_, show, history, schema]

@@ -5,23 +5,16 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from modelops.cli.common import F, open_registry, output_option, registry_option, rev_option
-from modelops.cli.render import emit_json, say, table
+from modelops.cli.output import emit_json, say, table
 from modelops.errors import Exit
-
-if TYPE_CHECKING:  # the ollama client costs ~300 ms to import: only these commands pay for it
-    from modelops.desired import Desired
-    from modelops.plan import Plan
-    from modelops.reconcile import Observed, Target
-    from modelops.record import Records
-    from modelops.targets.ollama import OllamaHost
+from modelops.reconcile import render, session
+from modelops.reconcile.plan import Plan
+from modelops.reconcile.session import Selection
 
 detailed_option = click.option(
     "--detailed-exitcode",
@@ -65,74 +58,23 @@ def target_options(command: F) -> F:
     return command
 
 
-@dataclass
-class Session:
-    """Everything a reconcile command works with, built once from the flags."""
-
-    plan: Plan
-    observed: dict[str, Observed]
-    desired: dict[str, Desired]
-    hosts: list[OllamaHost]
-    records: Records
-    record_path: Path
-
-
-@contextlib.contextmanager
-def _session(
-    registry_dir: str | None,
-    rev: str | None,
+def _selection(
     target_name: str | None,
     hosts: tuple[str, ...],
     prune: bool,
-    workers: int,
-) -> Iterator[Session]:
-    from modelops import reconcile, record
-    from modelops.desired import clashes, desired_models
-    from modelops.errors import ModelopsError
-    from modelops.snapshot import MODELS_DIR
-
-    registry = open_registry(registry_dir)
-    snapshot = registry.load(rev).require_valid()
-    target, timeout, retries = reconcile.resolve_target(
-        snapshot.config, target_name, os.environ.get("OLLAMA_HOST"), hosts, prune
-    )
-    desired = desired_models(snapshot.specs(), target.namespace)
-    problems = clashes(desired)
-    if problems:
-        raise ModelopsError("; ".join(problems))
-    folder = f"{registry.prefix}/{MODELS_DIR}" if registry.prefix else MODELS_DIR
-    ever = {n.removesuffix(".yaml") for n in registry.repo.names_in_history(folder)}
-    owned = reconcile.owner(target.namespace, ever | set(desired))
-    record_path = registry.repo.git_dir / "modelops" / record.FILE
-    records = record.load(record_path)
-    clients = _clients(target, timeout, retries)
-    try:
-        the_plan, observed = reconcile.plan(target, desired, clients, records, owned, workers)
-        yield Session(the_plan, observed, desired, clients, records, record_path)
-    finally:
-        _close(clients)
-
-
-def _clients(target: Target, timeout: float, retries: int) -> list[OllamaHost]:
-    from modelops.targets.ollama import OllamaHost, Retry
-
-    return [OllamaHost(h, timeout=timeout, retry=Retry(attempts=retries)) for h in target.hosts]
-
-
-def _close(clients: list[OllamaHost]) -> None:
-    for client in clients:
-        client.close()
+    rev: str | None = None,
+    workers: int = 4,
+) -> Selection:
+    return Selection(target_name, hosts, prune, rev, workers, os.environ.get("OLLAMA_HOST"))
 
 
 def _print_plan(the_plan: Plan, output: str) -> None:
-    from modelops import plan_render
-
     if output == "json":
-        emit_json(plan_render.as_json(the_plan))
+        emit_json(render.as_json(the_plan))
     elif output == "markdown":
-        click.echo(plan_render.markdown(the_plan), nl=False)
+        click.echo(render.markdown(the_plan), nl=False)
     elif len(the_plan.errors) < len(the_plan.hosts):
-        click.echo(plan_render.text(the_plan), nl=False)
+        click.echo(render.text(the_plan), nl=False)
 
 
 def _unreachable(the_plan: Plan) -> None:
@@ -156,7 +98,8 @@ def plan(
     detailed_exitcode: bool,
 ) -> int:
     """Show what apply would change on the target's Ollama hosts. Changes nothing."""
-    with _session(registry_dir, rev, target_name, hosts, prune, parallelism) as s:
+    registry = open_registry(registry_dir)
+    with session.session(registry, _selection(target_name, hosts, prune, rev, parallelism)) as s:
         _print_plan(s.plan, output)
     _unreachable(s.plan)
     if s.plan.errors:
@@ -187,24 +130,19 @@ def apply(
 ) -> int:
     """Make the target's Ollama hosts match the registry: pull missing bases, then create and
     update models; delete owned models no longer defined only with --prune."""
-    from modelops import plan_render, reconcile, record
-
-    with _session(registry_dir, rev, target_name, hosts, prune, parallelism) as s:
+    registry = open_registry(registry_dir)
+    with session.session(registry, _selection(target_name, hosts, prune, rev, parallelism)) as s:
         if output == "text":
             _print_plan(s.plan, output)
-        outcomes: list[Any] = []
-        if s.plan.pending:
-            with _reporter(len(s.hosts) > 1) as reporter:
-                outcomes = reconcile.apply(s.plan, s.hosts, reporter, parallelism)
-        records = reconcile.new_records(s.plan, s.desired, s.hosts, s.records, outcomes, s.observed)
-        record.save(s.record_path, records)
+        with _reporter(len(s.hosts) > 1) as reporter:
+            outcomes = session.apply(s, reporter, parallelism)
     if output == "json":
-        emit_json(plan_render.as_json(s.plan, outcomes))
+        emit_json(render.as_json(s.plan, outcomes))
     elif output == "markdown":
-        click.echo(plan_render.markdown(s.plan), nl=False)
-        click.echo("\n" + plan_render.report(s.plan, outcomes), nl=False)
+        click.echo(render.markdown(s.plan), nl=False)
+        click.echo("\n" + render.report(s.plan, outcomes), nl=False)
     elif outcomes:
-        click.echo(plan_render.report(s.plan, outcomes), nl=False)
+        click.echo(render.report(s.plan, outcomes), nl=False)
     elif not s.plan.errors:
         say("Nothing to do: every model is in sync.")
     _unreachable(s.plan)
@@ -236,23 +174,9 @@ def status(
     output: str,
 ) -> int:
     """Each model on each host: in sync, drifted or missing."""
-    with _session(registry_dir, rev, target_name, hosts, False, parallelism) as s:
-        rows = []
-        for host_plan in s.plan.hosts:
-            for change in host_plan.changes:
-                if change.model is None:
-                    continue
-                state = {"noop": "in sync", "create": "missing"}.get(change.action, "drifted")
-                detail = "" if change.action == "noop" else change.reason
-                fields = ", ".join(f.field for f in change.fields)
-                rows.append(
-                    [
-                        change.model,
-                        host_plan.host,
-                        state,
-                        detail + (f": {fields}" if fields else ""),
-                    ]
-                )
+    registry = open_registry(registry_dir)
+    with session.session(registry, _selection(target_name, hosts, False, rev, parallelism)) as s:
+        rows = render.status_rows(s.plan)
     if output == "json":
         emit_json(
             [{"model": r[0], "host": r[1], "status": r[2], "detail": r[3]} for r in rows]
@@ -277,26 +201,12 @@ def pull(
 ) -> int:
     """Pull Ollama models (e.g. llama3.2:latest or hf.co/<user>/<repo>:<quant>) onto the hosts
     of a target, with progress and retries."""
-    from modelops import reconcile
-    from modelops.snapshot import WorkTree
-    from modelops.snapshot import load as load_snapshot
-
     config = None
     if registry_dir or not hosts:
-        registry = open_registry(registry_dir)
-        config = load_snapshot(WorkTree(registry.root, registry.display)).config
-    target, timeout, retries = reconcile.resolve_target(
-        config, target_name, os.environ.get("OLLAMA_HOST"), hosts, False
-    )
-    clients = _clients(target, timeout, retries)
-    try:
-        with _reporter(len(clients) > 1) as reporter:
-            the_plan, outcomes = reconcile.pull_models(target.name, clients, models, reporter)
-    finally:
-        _close(clients)
+        config = open_registry(registry_dir).load().config
+    target = session.resolve_target(config, _selection(target_name, hosts, False))
+    with _reporter(len(target.hosts) > 1) as reporter:
+        the_plan, outcomes = session.pull(target, models, reporter)
     _unreachable(the_plan)
     failed = the_plan.errors or any(not o.ok for o in outcomes)
     return Exit.FAILURE if failed else Exit.OK
-
-
-COMMANDS = [plan, apply, reconcile_alias, status, pull]

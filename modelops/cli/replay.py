@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from modelops.cli.common import output_option
+from modelops.cli.output import note
 from modelops.errors import Exit, UsageError
 
 ollama_host_option = click.option(
@@ -45,12 +46,10 @@ def _resolver(
     openai_url: str | None,
     openwebui_url: str | None,
 ) -> Any:
-    from modelops import reconcile
     from modelops.cli.common import open_registry
-    from modelops.registry import Registry
+    from modelops.reconcile.session import Selection, resolve_target
+    from modelops.registry.store import Registry
     from modelops.replay.resolve import Endpoints, Resolver
-    from modelops.snapshot import WorkTree
-    from modelops.snapshot import load as load_snapshot
     from modelops.targets.ollama import OllamaHost
 
     registry: Registry | None = None
@@ -59,15 +58,16 @@ def _resolver(
     except UsageError:
         if registry_dir:
             raise
-    config = load_snapshot(WorkTree(registry.root, registry.display)).config if registry else None
-    target, timeout, _ = reconcile.resolve_target(
-        config, None, os.environ.get("OLLAMA_HOST"), [ollama_host] if ollama_host else [], False
+    config = registry.load().config if registry else None
+    wanted = Selection(
+        hosts=(ollama_host,) if ollama_host else (), env_host=os.environ.get("OLLAMA_HOST")
     )
+    target = resolve_target(config, wanted)
     hosts: list[OllamaHost] = []
 
     def ollama() -> OllamaHost:
         if not hosts:
-            hosts.append(OllamaHost(target.hosts[0], timeout=max(timeout, 300.0)))
+            hosts.append(OllamaHost(target.hosts[0], timeout=max(target.timeout, 300.0)))
         return hosts[0]
 
     endpoints = Endpoints(
@@ -130,11 +130,11 @@ def replay(
     """
     import json
 
-    from modelops.replay import conversation as conv
     from modelops.replay import report, runner
+    from modelops.replay import source as conversation_file
 
     path = Path(source)
-    conversation, images = conv.load(path, source)
+    conversation, images = conversation_file.load(path, source)
     wanted = [m.strip() for m in (models or "").split(",") if m.strip()]
     if wanted and conversation.pinned:
         raise UsageError(
@@ -144,6 +144,8 @@ def replay(
     resolver = _resolver(registry_dir, ollama_host, openai_url, openwebui_url)
     names = runner.models_for(conversation, wanted)
     providers = {name: resolver.resolve(name) for name in names}
+    for line in resolver.notes:
+        note(line)
     options = dict(conversation.defaults or {})
     if seed is not None:
         options["seed"] = seed
@@ -226,6 +228,3 @@ def _lines() -> Iterator[str]:
             yield input("> " if interactive else "")
         except EOFError:
             return
-
-
-COMMANDS = [replay, chat]

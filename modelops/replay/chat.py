@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from modelops import images as imaging
 from modelops.errors import ModelopsError
-from modelops.replay.conversation import dump
 from modelops.replay.providers import Message, Provider
+from modelops.spec import avatar as imaging
+from modelops.spec.conversation import dump
 
 HELP = (__doc__ or "").split("\n\n", 1)[1].rstrip() + "\n"
 

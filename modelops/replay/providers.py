@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from modelops.errors import ModelopsError
-from modelops.targets.ollama import OllamaHost, TargetError
+from modelops.errors import ModelopsError, TargetError
+from modelops.targets.base import ChatChunk
 
 OnText = Callable[[str], None]
 
@@ -59,6 +59,15 @@ class _Clock:
         return Reply(text, ttft, (end - self.start) * 1000, **counts)
 
 
+class ChatServer(Protocol):
+    """What a provider needs of an Ollama server (`modelops.targets.ollama.OllamaHost`)."""
+
+    def show(self, name: str) -> dict[str, Any]: ...
+    def chat(
+        self, model: str, messages: list[dict[str, Any]], options: Mapping[str, Any]
+    ) -> Iterator[ChatChunk]: ...
+
+
 @dataclass
 class OllamaProvider:
     """An Ollama model. A registry model is its Ollama base plus, on the client side, the
@@ -66,7 +75,7 @@ class OllamaProvider:
     applied)."""
 
     label: str
-    host: OllamaHost
+    host: ChatServer
     model: str
     system: str | None = None
     history: tuple[Message, ...] = ()
@@ -189,11 +198,11 @@ class OpenAIProvider:
 def _openai_message(message: Message) -> dict[str, Any]:
     if not message.images:
         return {"role": message.role, "content": message.content}
-    from modelops import images
+    from modelops.spec import avatar as avatars
 
     parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
     for data in message.images:
-        uri = images.data_uri(data, images.check_image(data, limit=len(data) + 1))
+        uri = avatars.data_uri(data, avatars.check_image(data, limit=len(data) + 1))
         parts.append({"type": "image_url", "image_url": {"url": uri}})
     return {"role": message.role, "content": parts}
 

@@ -10,21 +10,26 @@ NAME             otherwise, an Ollama model
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from modelops import names
-from modelops.checks import base_chain
-from modelops.registry import Registry
-from modelops.replay.providers import Message, OllamaProvider, OpenAIProvider, Provider, ReplayError
-from modelops.snapshot import Snapshot
-from modelops.targets.ollama import OllamaHost
+from modelops.registry.snapshot import Snapshot
+from modelops.registry.store import Registry
+from modelops.replay.providers import (
+    ChatServer,
+    Message,
+    OllamaProvider,
+    OpenAIProvider,
+    Provider,
+    ReplayError,
+)
+from modelops.spec import names
+from modelops.spec.inherit import base_chain, effective
 
 
 @dataclass
 class Endpoints:
-    ollama: Callable[[], OllamaHost]
+    ollama: Callable[[], ChatServer]
     openai_url: str | None = None
     openai_key: str | None = None
     openwebui_url: str | None = None
@@ -35,6 +40,7 @@ class Endpoints:
 class Resolver:
     registry: Registry | None
     endpoints: Endpoints
+    notes: list[str] = field(default_factory=list)  # what the user should know about a model
     _snapshots: dict[str | None, Snapshot] = field(default_factory=dict)
 
     def snapshot(self, rev: str | None) -> Snapshot:
@@ -70,30 +76,21 @@ class Resolver:
         if model_id not in snapshot.models:
             where = f"at {rev}" if rev else "in the registry"
             raise ReplayError(f"{ref}: no model '{model_id}' {where}")
-        effective = flatten(snapshot.specs(), model_id)
+        specs = snapshot.specs()
+        values = effective(specs, model_id)
+        if values.template is not None:
+            self.notes.append(
+                f"{ref}: its template is not applied on the client side (Ollama's chat API takes "
+                f"none); replay ollama:{model_id} after 'modelops apply' to try it"
+            )
         return OllamaProvider(
             ref,
             self.endpoints.ollama(),
-            effective["base"],
-            effective.get("system"),
-            tuple(Message(m["role"], m["content"]) for m in effective.get("messages", [])),
-            effective.get("parameters", {}),
+            base_chain(specs, model_id)[-1],
+            values.system,
+            tuple(Message(role, content) for role, content in values.messages or ()),
+            values.parameters,
         )
-
-
-def flatten(specs: Mapping[str, Any], model_id: str) -> dict[str, Any]:
-    """What a registry model amounts to on its Ollama base: the nearest system prompt and
-    history along its chain of bases, and the parameters merged from the base upwards."""
-    chain = base_chain(specs, model_id)
-    models = [specs[m] for m in chain if m in specs]
-    out: dict[str, Any] = {"base": chain[-1], "parameters": {}}
-    for spec in reversed(models):
-        out["parameters"].update(spec.parameters or {})
-        if spec.system is not None:
-            out["system"] = spec.system
-        if spec.messages:
-            out["messages"] = [m.model_dump() for m in spec.messages]
-    return out
 
 
 def _ollama_name(text: str, ref: str) -> str:

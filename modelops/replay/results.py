@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from statistics import mean
 from typing import Any
 
-from modelops.replay.conversation import Expect
+from modelops.spec.conversation import Expect
 
 
 @dataclass(frozen=True)

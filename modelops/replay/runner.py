@@ -11,11 +11,11 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from modelops import images as imaging
 from modelops.errors import ModelopsError
-from modelops.replay.conversation import Conversation
 from modelops.replay.providers import Message, Provider
 from modelops.replay.results import Answer, Run, TurnInfo, check
+from modelops.spec import avatar as imaging
+from modelops.spec.conversation import Conversation
 
 Images = Mapping[tuple[int, int], bytes]
 OnAnswer = Callable[[Answer], None]

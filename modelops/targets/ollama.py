@@ -1,8 +1,10 @@
-"""One Ollama server: observe it (version, tags, show) and change it (pull, create, delete).
+"""One Ollama server: observe it (version, tags, show) and change it (pull, create, delete),
+and chat with its models.
 
 The only user of the `ollama` client. Its exceptions, and httpx's, are translated here into
 `TargetError` with the host in the message. Raw HTTP is used where the client falls short:
-it has no `version()`, and its `show()` drops `system` and `messages` (reference 6).
+it has no `version()`, and its `show()` model drops the `system` and `messages` fields that
+drift needs.
 """
 
 from __future__ import annotations
@@ -17,22 +19,14 @@ from urllib.parse import urlsplit
 import httpx
 import ollama
 
-from modelops import names
-from modelops.errors import ModelopsError
-from modelops.params import version_tuple
-from modelops.plan import Tag
+from modelops.errors import TargetError
+from modelops.spec import names
+from modelops.spec.params import version_tuple
+from modelops.targets.base import Change, ChatChunk, Progress, ProgressCallback
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 MIN_VERSION = (0, 5, 5)
 STREAM_IDLE_SECONDS = 300.0  # a pull or create stream that sends nothing this long is stuck
-
-
-class TargetError(ModelopsError):
-    """A live system could not be reached, or refused a change."""
-
-    def __init__(self, message: str, *, transient: bool = False) -> None:
-        super().__init__(message)
-        self.transient = transient
 
 
 def normalize_host(text: str | None) -> str:
@@ -49,27 +43,12 @@ def normalize_host(text: str | None) -> str:
 
 
 @dataclass(frozen=True)
-class Progress:
-    """One line of a pull or create stream."""
+class Tag:
+    """One model in a host's `/api/tags`."""
 
-    status: str
-    digest: str | None = None
-    total: int | None = None
-    completed: int | None = None
-
-
-ProgressCallback = Callable[[Progress], None]
-
-
-@dataclass(frozen=True)
-class ChatChunk:
-    """One streamed piece of an answer; the last one carries Ollama's counts."""
-
-    text: str
-    done: bool = False
-    prompt_tokens: int | None = None
-    answer_tokens: int | None = None
-    eval_seconds: float | None = None
+    name: str
+    digest: str
+    parent_model: str
 
 
 @dataclass(frozen=True)
@@ -132,6 +111,16 @@ class OllamaHost:
         return self._json(response, f"inspect {name}")
 
     # --- changing ---
+
+    def execute(self, change: Change, progress: ProgressCallback) -> None:
+        """Carry out one planned change (the `Target` protocol)."""
+        if change.action == "pull":
+            self.pull(change.name, progress)
+        elif change.action in ("create", "update"):
+            assert change.request is not None, "a create without its request is a planning bug"
+            self.create(change.request, progress)
+        elif change.action == "delete":
+            self.delete(change.name)
 
     def pull(self, name: str, progress: ProgressCallback) -> None:
         self._retrying(f"pull {name}", lambda: self._pull_once(name, progress))

@@ -1,0 +1,352 @@
+"""`modelops import`: Open WebUI JSON (any version) or a Modelfile into the registry, as one
+commit. Each entry is reported: imported, updated, unchanged, or skipped with the reason.
+Entries that cannot be imported never stop the others, and never reach the registry.
+
+Pure: the registry the models go into is passed in as a `Destination` (a loaded snapshot), and
+the result is the report plus the files to write, which the caller commits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from modelops.errors import ModelopsError, Problem, SpecError, UsageError
+from modelops.exchange import modelfile
+from modelops.exchange import openwebui_import as owui
+from modelops.spec import names, yamledit
+from modelops.spec.avatar import EXTENSIONS
+from modelops.spec.checks import check_model
+from modelops.spec.layout import key_order, render_new
+from modelops.spec.model import FIELDS, ModelSpec, model_path
+
+
+class _Defined(Protocol):
+    @property
+    def spec(self) -> ModelSpec: ...
+
+
+class Destination(Protocol):
+    """What an import needs of the registry it goes into (a loaded snapshot has it all)."""
+
+    @property
+    def models(self) -> Mapping[str, _Defined]: ...
+    @property
+    def problems(self) -> list[Problem]: ...
+    def read(self, path: str) -> bytes | None: ...
+    def with_changes(self, changes: Mapping[str, bytes | None]) -> Destination: ...
+
+
+Status = Literal["imported", "updated", "unchanged", "skipped"]
+Conflict = Literal["skip", "overwrite", "fail"]
+CONFLICTS: dict[str, Conflict] = {"skip": "skip", "overwrite": "overwrite", "fail": "fail"}
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class Line:
+    """One entry of the file, and what became of it."""
+
+    position: int
+    source: str  # the id in the file
+    status: Status
+    model: str | None = None
+    reason: str = ""
+    notes: list[str] = field(default_factory=list)
+    error: bool = False  # skipped because the entry is wrong, not by choice
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "entry": self.position,
+            "id": self.source,
+            "model": self.model,
+            "status": self.status,
+            "reason": self.reason,
+            "error": self.error,
+            "notes": self.notes,
+        }
+
+
+@dataclass(frozen=True)
+class Options:
+    on_conflict: Conflict = "skip"
+    id_map: Mapping[str, str] = field(default_factory=dict)
+    modelfile_id: str | None = None
+    avatar_limit: int = 256 * 1024
+    drop_bad_avatars: bool = False
+
+
+def read_document(raw: bytes, shown: str, options: Options) -> Any:
+    """The parsed JSON, or a Modelfile as a one-record document."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise ModelopsError(f"{shown}: the file is over {MAX_FILE_BYTES // 2**20} MiB")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ModelopsError(
+            f"{shown}: not UTF-8 text (an Open WebUI export or a Modelfile)"
+        ) from None
+    if text.lstrip()[:1] in ("[", "{"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            problem = Problem(shown, exc.lineno, exc.colno, "", f"not valid JSON: {exc.msg}")
+            raise SpecError([problem]) from None
+    if options.modelfile_id is None:
+        raise UsageError(
+            f"{shown} is not JSON; to import it as a Modelfile, name the model with --id NAME"
+        )
+    try:
+        parsed = modelfile.parse(text)
+    except modelfile.ModelfileError as exc:
+        raise SpecError([Problem(shown, exc.line, 0, "", f"Modelfile: {exc}")]) from None
+    params = dict(parsed.data.get("parameters", {}))
+    for key in ("system", "template"):
+        if key in parsed.data:
+            params[key] = parsed.data[key]
+    ollama = {k: parsed.data[k] for k in ("messages", "license") if k in parsed.data}
+    return {
+        "id": options.modelfile_id,
+        "name": options.modelfile_id,
+        "base_model_id": parsed.data["base"],
+        "params": params,
+        "meta": {"ollama": ollama} if ollama else {},
+        "_modelfile": parsed,
+    }
+
+
+@dataclass(frozen=True)
+class Imported:
+    """The report, entry by entry, and what to commit (no writes when nothing is imported)."""
+
+    lines: list[Line]
+    writes: dict[str, bytes | None]
+    models: tuple[str, ...]  # imported or updated
+    summary: str
+
+    @property
+    def details(self) -> tuple[str, ...]:
+        return tuple(render_line(line) for line in self.lines)
+
+
+def plan_import(snapshot: Destination, document: Any, source: str, options: Options) -> Imported:
+    try:
+        found = owui.entries(document)
+    except owui.EntryError as exc:
+        raise ModelopsError(f"{source}: {exc}") from None
+    lines: list[Line] = []
+    mapped: dict[int, str] = {}
+    first: dict[str, int] = {}
+    for entry in found:
+        line = _identify(entry, options, first)
+        if line is not None:
+            lines.append(line)
+            continue
+        model_id = options.id_map.get(entry.source_id, entry.source_id)
+        mapped[entry.position] = model_id
+        first[model_id] = entry.position
+    bases = set(snapshot.models) | set(mapped.values())
+    writes: dict[str, bytes | None] = {}
+    owners: dict[str, int] = {}  # path -> entry that writes it (avatars: the first)
+    for entry in found:
+        if entry.position not in mapped:
+            continue
+        model_id = mapped[entry.position]
+        line = _convert(snapshot, entry, model_id, bases, options, writes, owners)
+        lines.append(line)
+    _drop_invalid(snapshot, lines, writes, owners)
+    lines.sort(key=lambda ln: ln.position)
+    if options.on_conflict == "fail":
+        clashes = [ln for ln in lines if ln.reason.startswith("exists")]
+        if clashes:
+            listed = ", ".join(sorted(ln.model or ln.source for ln in clashes))
+            raise ModelopsError(
+                f"{listed}: already in the registry and --on-conflict is fail; nothing imported"
+            )
+    done = [ln.model for ln in lines if ln.status in ("imported", "updated") and ln.model]
+    summary = f"Import {len(done)} model{'s' if len(done) != 1 else ''} from {source}"
+    return Imported(lines, writes, tuple(done), summary)
+
+
+def _identify(entry: owui.Entry, options: Options, first: dict[str, int]) -> Line | None:
+    """A report line for an entry that is not taken any further, or None."""
+    if entry.skip:
+        return Line(
+            entry.position, entry.source_id, "skipped", reason=entry.skip, error=entry.error
+        )
+    source = entry.source_id
+    if not source:
+        return Line(entry.position, "", "skipped", reason="no id", error=True)
+    model_id = options.id_map.get(source, source)
+    if not names.is_valid_id(model_id):
+        hint = f"--map-id '{source}={owui.slug(source)}'"
+        return Line(
+            entry.position,
+            source,
+            "skipped",
+            reason=f"'{model_id}' is not a valid registry id ({names.ID_RULE}); map it with {hint}",
+            error=True,
+        )
+    if model_id in first:
+        return Line(
+            entry.position,
+            source,
+            "skipped",
+            model_id,
+            f"id '{model_id}' appears again in the file (entry {first[model_id]} is imported)",
+            error=True,
+        )
+    return None
+
+
+def _convert(
+    snapshot: Destination,
+    entry: owui.Entry,
+    model_id: str,
+    bases: set[str],
+    options: Options,
+    writes: dict[str, bytes | None],
+    owners: dict[str, int],
+) -> Line:
+    assert entry.record is not None
+    record = dict(entry.record)
+    base = record.get("base_model_id")
+    if isinstance(base, str):
+        record["base_model_id"] = options.id_map.get(base, base)
+    try:
+        definition = owui.to_definition(
+            record,
+            model_id,
+            bases,
+            avatar_limit=options.avatar_limit,
+            drop_bad_avatars=options.drop_bad_avatars,
+        )
+    except owui.EntryError as exc:
+        error = not isinstance(exc, owui.NotAModel)
+        return Line(entry.position, entry.source_id, "skipped", model_id, str(exc), error=error)
+    parsed = record.get("_modelfile")
+    notes = [*definition.notes, *(parsed.notes if isinstance(parsed, modelfile.Parsed) else [])]
+    data = definition.data
+    existing = snapshot.models.get(model_id)
+    avatar_path = _avatar_path(snapshot, model_id, definition, writes)
+    new_avatar = avatar_path is not None and avatar_path not in writes
+    if avatar_path:
+        data["avatar"] = avatar_path
+        if new_avatar:
+            writes[avatar_path] = definition.avatar
+            owners[avatar_path] = entry.position
+    data = {k: data[k] for k in FIELDS if k in data}
+    path = model_path(model_id)
+    line = Line(entry.position, entry.source_id, "imported", model_id, notes=notes)
+    if existing is None and snapshot.read(path) is None:
+        writes[path] = render_new(data)
+        owners[path] = entry.position
+        return line
+    new_spec, _ = check_model(data)
+    if (
+        existing is not None
+        and new_spec is not None
+        and _same(existing.spec.to_data(), new_spec.to_data())
+    ):
+        if new_avatar and avatar_path:
+            writes.pop(avatar_path, None)
+        line.status = "unchanged"
+        return line
+    if options.on_conflict != "overwrite":
+        if new_avatar and avatar_path:
+            writes.pop(avatar_path, None)
+        line.status, line.reason = (
+            "skipped",
+            "exists in the registry (--on-conflict overwrite replaces it)",
+        )
+        return line
+    writes[path] = _merged(snapshot.read(path) or b"", data)
+    owners[path] = entry.position
+    line.status = "updated"
+    return line
+
+
+DEFAULTS = {"active": True, "hidden": False}
+
+
+def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Equal once default values are left out: an `active: true` changes nothing."""
+
+    def trim(data: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in data.items() if DEFAULTS.get(k, object()) != v}
+
+    return trim(old) == trim(new)
+
+
+def _avatar_path(
+    snapshot: Destination, model_id: str, definition: owui.Definition, writes: Mapping[str, Any]
+) -> str | None:
+    """Where the avatar goes: a file with the same bytes if the registry (or this import)
+    has one, so that models sharing an image share the file."""
+    if definition.avatar is None or definition.avatar_kind is None:
+        return None
+    for path, content in writes.items():
+        if path.startswith("avatars/") and content == definition.avatar:
+            return path
+    for model in snapshot.models.values():
+        avatar = model.spec.avatar
+        if avatar and ":" not in avatar and snapshot.read(avatar) == definition.avatar:
+            return avatar
+    suffix = EXTENSIONS[definition.avatar_kind]
+    path = f"avatars/{model_id}.{suffix}"
+    users = [mid for mid, m in snapshot.models.items() if m.spec.avatar == path and mid != model_id]
+    if snapshot.read(path) is not None and users:
+        path = f"avatars/{model_id}-imported.{suffix}"
+    return path
+
+
+def _merged(raw: bytes, data: dict[str, Any]) -> bytes:
+    """The existing file with the new values, so its comments and layout survive."""
+    doc = yamledit.rt_load(raw.decode("utf-8-sig"))
+    for key in [k for k in doc if k not in data]:
+        del doc[key]
+    for key, value in data.items():
+        if doc.get(key) != value:
+            yamledit.rt_set(doc, (key,), yamledit.to_commented(value, lambda loc: False), key_order)
+    return yamledit.rt_dump(doc).encode()
+
+
+def _drop_invalid(
+    snapshot: Destination,
+    lines: list[Line],
+    writes: dict[str, bytes | None],
+    owners: dict[str, int],
+) -> None:
+    """Entries whose files do not validate (on their own or with the rest) are skipped."""
+    by_position = {ln.position: ln for ln in lines}
+    while writes:
+        problems = snapshot.with_changes(writes).problems
+        if not problems:
+            return
+        culprits = {owners[p] for p in owners if any(pr.path.endswith(p) for pr in problems)}
+        if not culprits:
+            raise SpecError(problems)  # the registry itself has problems: fix those first
+        for position in culprits:
+            line = by_position[position]
+            own = [pr for pr in problems if pr.path.endswith(model_path(line.model or ""))]
+            line.status, line.error = "skipped", True
+            line.reason = "; ".join(
+                f"{pr.key}: {pr.message}" if pr.key else pr.message for pr in own[:3]
+            )
+            for path in [p for p, owner in owners.items() if owner == position]:
+                writes.pop(path, None)
+                owners.pop(path)
+
+
+def render_line(line: Line) -> str:
+    name = line.model or line.source or "?"
+    head = f"{line.status:<9}  #{line.position:<3} {name}"
+    if line.source and line.model and line.source != line.model:
+        head += f" (from '{line.source}')"
+    if line.reason:
+        head += f": {line.reason}"
+    if line.notes:
+        head += f" [{'; '.join(line.notes)}]"
+    return head

@@ -1,0 +1,410 @@
+"""Open WebUI model JSON, every historical shape, to model definitions. Pure.
+
+`entries` finds the model records in a file (reference Part A 8: an array, `{"models": [...]}`,
+a single object; `/api/models` wrappers with `info`; 0.1 modelfiles; the admin panel's mixed
+files) and brings each to the 0.12 shape. `to_definition` turns one record into spec data, an
+avatar and notes about what could not be kept, or raises `EntryError` with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelops.exchange import avatars, modelfile
+from modelops.spec import names
+from modelops.spec.avatar import ImageError, check_image
+from modelops.spec.base import describe
+from modelops.spec.model import CAPABILITIES, MANAGED_META
+from modelops.spec.params import CATALOGUE, REMOVED, type_error
+
+DEFAULT_AVATARS = {"", "/user.png", "/favicon.png", "/static/favicon.png"}
+KNOWLEDGE_KEYS = ("name", "type", "id", "description", "context")
+SERVER_OWNED = {"user_id", "created_at", "updated_at", "version_id", "user", "write_access"}
+OWUI_PARAMS = {"max_tokens": "num_predict"}
+
+
+class EntryError(ValueError):
+    """Why one entry of an import file cannot become a model definition."""
+
+
+class NotAModel(EntryError):
+    """The entry is something other than a workspace model; skipping it is expected."""
+
+
+@dataclass
+class Entry:
+    position: int  # 1-based, in the file
+    record: dict[str, Any] | None
+    skip: str | None = None  # why it goes no further: not a model, or not readable
+    error: bool = False  # the skip is a problem of the entry, not an expected one
+
+    @property
+    def source_id(self) -> str:
+        value = (self.record or {}).get("id")
+        return value if isinstance(value, str) else ""
+
+
+@dataclass
+class Definition:
+    data: dict[str, Any]  # spec fields, without the avatar path
+    avatar: bytes | None = None  # the decoded image, checked
+    avatar_kind: str | None = None  # png, jpeg, gif or webp
+    notes: list[str] = field(default_factory=list)
+
+
+def entries(document: Any) -> list[Entry]:
+    if isinstance(document, dict) and "models" in document and "id" not in document:
+        if not isinstance(document["models"], list):
+            raise EntryError(
+                f"models: expected a list of models, got {describe(document['models'])}"
+            )
+        items: list[Any] = document["models"]
+    elif isinstance(document, list):
+        items = document
+    elif isinstance(document, dict):
+        items = [document]
+    else:
+        raise EntryError(f"expected a JSON array or object of models, got {describe(document)}")
+    return [_entry(i, item) for i, item in enumerate(items, start=1)]
+
+
+def _entry(position: int, item: Any) -> Entry:
+    if not isinstance(item, dict):
+        return Entry(position, None, f"expected an object, got {describe(item)}", error=True)
+    if isinstance(item.get("info"), dict) and item["info"].get("id"):
+        return Entry(position, dict(item["info"]))  # a 0.3-0.5 /api/models wrapper
+    if item.get("owned_by") == "arena":
+        return Entry(position, None, "an arena model, not a workspace model")
+    if "tagName" in item and "content" in item:
+        try:
+            return Entry(position, _from_modelfile_entry(item))
+        except EntryError as exc:
+            return Entry(position, {"id": item.get("tagName")}, str(exc), error=True)
+    if "object" in item and "base_model_id" not in item:
+        return Entry(position, None, "a provider model from the admin panel, not a workspace model")
+    return Entry(position, dict(item))
+
+
+def _from_modelfile_entry(item: dict[str, Any]) -> dict[str, Any]:
+    """A 0.1 'modelfile' to the record the 0.2 migration made of it."""
+    tag = str(item.get("tagName") or "")
+    model_id = tag.removesuffix(":latest")
+    try:
+        parsed = modelfile.parse(str(item.get("content") or "")).data
+    except modelfile.ModelfileError as exc:
+        raise EntryError(f"its Modelfile content: {exc}") from None
+    params = dict(parsed.get("parameters", {}))
+    for key in ("system", "template"):
+        if key in parsed:
+            params[key] = parsed[key]
+    prompts = [
+        {"content": p.get("content", "")}
+        for p in item.get("suggestionPrompts") or []
+        if isinstance(p, dict)
+    ]
+    return {
+        "id": model_id,
+        "name": item.get("title") or model_id,
+        "base_model_id": parsed.get("base"),
+        "params": params,
+        "meta": {
+            "description": item.get("desc"),
+            "profile_image_url": item.get("imageUrl"),
+            "suggestion_prompts": prompts or None,
+            "tags": [{"name": c} for c in item.get("categories") or [] if isinstance(c, str)],
+        },
+        "access_control": None,  # modelfiles were visible to everyone
+    }
+
+
+def slug(text: str) -> str:
+    """A registry id made from any text, for the --map-id hint."""
+    value = re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-._")
+    return value[: names.ID_MAX] or "model"
+
+
+def to_definition(
+    record: Mapping[str, Any],
+    model_id: str,
+    registry_bases: set[str],
+    *,
+    avatar_limit: int,
+    drop_bad_avatars: bool,
+) -> Definition:
+    """`registry_bases`: ids (after mapping) that a base_model_id may name as a registry model."""
+    out = Definition({"version": 1, "id": model_id})
+    name = record.get("name")
+    if name is not None and not isinstance(name, str):
+        raise EntryError(f"name: expected a string, got {describe(name)}")
+    base = record.get("base_model_id")
+    if base is None:
+        raise NotAModel("a base-model override (no base_model_id), not a workspace model")
+    if base == record.get("id"):
+        raise NotAModel(
+            "base_model_id is the model's own id, which Open WebUI reads as a base-model "
+            "override, not a workspace model"
+        )
+    if not isinstance(base, str) or not base.strip():
+        raise EntryError(f"base_model_id: expected a model name, got {describe(base)}")
+    if name and name != model_id:
+        out.data["name"] = name  # Open WebUI needs a name; the export fills in the id
+    out.data["base"] = _base(base.strip(), registry_bases)
+    params = record.get("params")
+    meta = record.get("meta")
+    for label, value in (("params", params), ("meta", meta)):
+        if value is not None and not isinstance(value, dict):
+            raise EntryError(f"{label}: expected an object, got {describe(value)}")
+    _from_params(dict(params or {}), out)
+    _from_meta(dict(meta or {}), out, avatar_limit, drop_bad_avatars)
+    access = _access(record)
+    if access:
+        out.data["access"] = access
+    if record.get("is_active") is False:
+        out.data["active"] = False
+    if record.get("background_image_data"):
+        out.notes.append("background image not kept (modelops has no field for it)")
+    return out
+
+
+def _base(base: str, registry_bases: set[str]) -> str:
+    if base in registry_bases:
+        return base
+    try:
+        names.parse_ollama_name(base)
+    except names.InvalidName as exc:
+        raise EntryError(f"base_model_id '{base}' is not an Ollama model name ({exc})") from None
+    return base
+
+
+def _from_params(params: dict[str, Any], out: Definition) -> None:
+    parameters: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in params.items():
+        if value is None or value == "":
+            continue
+        name = OWUI_PARAMS.get(key, key)
+        if key in ("system", "template"):
+            if not isinstance(value, str):
+                raise EntryError(f"params.{key}: expected a string, got {describe(value)}")
+            out.data[key] = value
+        elif name in REMOVED:
+            out.notes.append(f"params.{key} dropped (removed in Ollama {REMOVED[name]})")
+        elif name in CATALOGUE:
+            parameters[name] = _typed(key, name, value)
+        else:
+            extra[key] = value
+    if parameters:
+        out.data["parameters"] = parameters
+    if extra:
+        out.data.setdefault("openwebui", {})["params"] = extra
+
+
+def _typed(key: str, name: str, value: Any) -> Any:
+    """Open WebUI stores parameters as sent, so strings such as "0.3" are common."""
+    param = CATALOGUE[name]
+    if param.type == "str_list" and isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    elif param.type in ("int", "float") and isinstance(value, str):
+        try:
+            number = float(value)
+            value = int(number) if param.type == "int" and number.is_integer() else number
+        except ValueError:
+            pass
+    why = type_error(param, value)
+    if why:
+        raise EntryError(f"params.{key}: {why}")
+    return value
+
+
+def _from_meta(meta: dict[str, Any], out: Definition, avatar_limit: int, drop_bad: bool) -> None:
+    data = out.data
+    extra: dict[str, Any] = {}
+    for key, value in meta.items():
+        if value is None and key in (
+            "background_image_url", "i18n", "voice", "voice_avatar", "knowledge", "capabilities"
+        ):  # fmt: skip
+            continue
+        if key == "description":
+            if value:
+                data["description"] = _text(key, value)
+        elif key == "profile_image_url":
+            _avatar(value, out, avatar_limit, drop_bad)
+        elif key == "tags":
+            if isinstance(value, list):
+                data["tags"] = _tags(value)
+        elif key == "hidden":
+            if value is True:
+                data["hidden"] = True
+        elif key == "suggestion_prompts":
+            if value is not None:
+                data["suggestions"] = _suggestions(value)
+        elif key == "knowledge":
+            data["knowledge"] = _knowledge(value, out.notes)
+        elif key in ("toolIds", "filterIds", "actionIds"):
+            if value is not None:
+                items = _list(key, value)
+                data[MANAGED_META[key]] = [_text(f"{key}[{i}]", v) for i, v in enumerate(items)]
+        elif key == "capabilities":
+            data["capabilities"] = _capabilities(value, out.notes)
+        elif key == "chat_variables_schema":
+            continue  # computed by Open WebUI on every read
+        elif key == "ollama" and isinstance(value, dict):
+            rest = _ollama_only(value, data)
+            if rest:
+                extra[key] = rest
+        else:
+            extra[key] = value
+    if extra:
+        data.setdefault("openwebui", {})["meta"] = extra
+
+
+def _ollama_only(block: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """meta.ollama: the Ollama-only fields modelops exports there; the rest stays verbatim."""
+    rest = dict(block)
+    messages, license_text = rest.pop("messages", None), rest.pop("license", None)
+    if messages is not None:
+        if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+            raise EntryError(
+                f"meta.ollama.messages: expected a list of messages, got {describe(messages)}"
+            )
+        data["messages"] = [{"role": m.get("role"), "content": m.get("content")} for m in messages]
+    if license_text is not None:
+        data["license"] = license_text
+    return rest
+
+
+def _text(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise EntryError(f"meta.{key}: expected a string, got {describe(value)}")
+    return value
+
+
+def _list(key: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise EntryError(f"meta.{key}: expected a list, got {describe(value)}")
+    return value
+
+
+def _tags(value: Any) -> list[str]:
+    out: list[str] = []
+    for item in value if isinstance(value, list) else []:
+        name = item.get("name") if isinstance(item, dict) else item
+        if isinstance(name, str) and name.strip() and name.strip() not in out:
+            out.append(name.strip())
+    return out
+
+
+def _suggestions(value: Any) -> list[dict[str, str]]:
+    out = []
+    for item in _list("suggestion_prompts", value):
+        if not isinstance(item, dict) or not str(item.get("content") or "").strip():
+            continue  # Open WebUI drops empty prompts too
+        entry = {"prompt": str(item["content"])}
+        title = item.get("title")
+        titles = title if isinstance(title, list) else [title]
+        for label, text in zip(("title", "subtitle"), titles, strict=False):
+            if isinstance(text, str) and text:
+                entry[label] = text
+        out.append(entry)
+    return out
+
+
+def _knowledge(value: Any, notes: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for i, item in enumerate(_list("knowledge", value)):
+        if not isinstance(item, dict):
+            raise EntryError(f"meta.knowledge[{i}]: expected an object, got {describe(item)}")
+        ref = {k: item[k] for k in KNOWLEDGE_KEYS if item.get(k) is not None}
+        if "collection_name" in item and "id" not in ref:  # a 0.3 "document"
+            ref["id"] = item["collection_name"]
+        ref.setdefault("type", "collection")
+        ref.setdefault("name", str(ref.get("id") or f"knowledge {i + 1}"))
+        dropped = sorted(set(item) - set(KNOWLEDGE_KEYS) - {"collection_name", "data", "file"})
+        if dropped:
+            notes.append(f"meta.knowledge[{i}]: {', '.join(dropped)} not kept")
+        out.append(ref)
+    return out
+
+
+def _capabilities(value: Any, notes: list[str]) -> dict[str, bool]:
+    if not isinstance(value, dict):
+        raise EntryError(f"meta.capabilities: expected an object, got {describe(value)}")
+    out = {}
+    for key, flag in value.items():
+        if key not in CAPABILITIES:
+            notes.append(f"meta.capabilities.{key} not kept (not a capability of Open WebUI 0.12)")
+        elif isinstance(flag, bool):
+            out[key] = flag
+        else:
+            raise EntryError(
+                f"meta.capabilities.{key}: expected true or false, got {describe(flag)}"
+            )
+    return out
+
+
+def _avatar(value: Any, out: Definition, limit: int, drop_bad: bool) -> None:
+    if value is None or (isinstance(value, str) and value in DEFAULT_AVATARS):
+        return
+    if isinstance(value, str) and value.endswith("/static/favicon.png"):
+        return  # the default avatar of an old dev build
+    try:
+        if not isinstance(value, str):
+            raise ImageError(f"expected a string, got {describe(value)}")
+        if value.startswith("https://"):
+            out.data["avatar"] = value
+            return
+        if not value.startswith("data:"):
+            scheme = value.split(":", 1)[0] + ":" if ":" in value else value
+            raise ImageError(f"'{scheme[:40]}' is not an image (use a data URI or https URL)")
+        data = avatars.decode_data_uri(value, limit)
+        out.avatar_kind = check_image(data, limit)
+        out.avatar = data
+    except ImageError as exc:
+        if not drop_bad:
+            raise EntryError(
+                f"meta.profile_image_url: {exc} (--drop-bad-avatars imports it without one)"
+            ) from None
+        out.notes.append(f"avatar dropped: {exc}")
+
+
+def _access(record: Mapping[str, Any]) -> dict[str, Any]:
+    if "access_grants" in record and isinstance(record["access_grants"], list):
+        triples = [
+            (g.get("principal_type"), g.get("principal_id"), g.get("permission"))
+            for g in record["access_grants"]
+            if isinstance(g, dict)
+        ]
+    elif "access_control" in record:
+        control = record["access_control"]
+        if control is None:
+            triples = [("user", "*", "read")]  # legacy null meant public
+        elif isinstance(control, dict):
+            triples = [
+                (kind, who, permission)
+                for permission in ("read", "write")
+                for kind, key in (("group", "group_ids"), ("user", "user_ids"))
+                for who in (control.get(permission) or {}).get(key) or []
+            ]
+        else:
+            triples = []
+    else:
+        return {}
+    access: dict[str, Any] = {}
+    for kind, who, permission in triples:
+        if (
+            not isinstance(who, str)
+            or permission not in ("read", "write")
+            or kind not in ("user", "group")
+        ):
+            continue
+        if (kind, who, permission) == ("user", "*", "read"):
+            access["public"] = True
+            continue
+        level = access.setdefault(permission, {"groups": [], "users": []})
+        bucket = level["groups" if kind == "group" else "users"]
+        if who not in bucket:
+            bucket.append(who)
+    return access

@@ -1,0 +1,160 @@
+"""The registry: a folder holding `modelops.yaml` inside a git work tree. Finding it, loading it
+at any revision, its history, the state modelops keeps under `.git/modelops/` (never
+committed), and the lock every write takes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modelops.errors import GitError, LockError, UsageError
+from modelops.registry import snapshot as snap
+from modelops.registry.files import write_atomic
+from modelops.registry.sources import Revision, WorkTree
+from modelops.registry.transaction import Changeset, Transaction
+from modelops.spec.config import CONFIG_FILE, DEFAULT_CONFIG
+from modelops.spec.model import MODELS_DIR
+
+if TYPE_CHECKING:  # gitpython costs ~100 ms to import: only commands that use git pay for it
+    from modelops.registry.git import Repo
+    from modelops.registry.history import Entry
+
+LOCK_TIMEOUT = 60.0
+
+
+def discover(explicit: str | None, env: str | None, cwd: Path) -> Path:
+    """The registry folder: --registry, then MODELOPS_REGISTRY, then the nearest ancestor
+    holding modelops.yaml, then ./registry."""
+    for given, origin in ((explicit, "--registry"), (env, "MODELOPS_REGISTRY")):
+        if given:
+            path = (cwd / given).resolve()
+            if not (path / CONFIG_FILE).is_file():
+                raise UsageError(
+                    f"{given} (from {origin}) is not a modelops registry: it has no "
+                    f"{CONFIG_FILE} (run 'modelops init {given}')"
+                )
+            return path
+    for folder in (cwd, *cwd.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    if (cwd / "registry" / CONFIG_FILE).is_file():
+        return (cwd / "registry").resolve()
+    raise UsageError(
+        f"no registry here: no {CONFIG_FILE} in {cwd} or above, nor in ./registry "
+        "(pass --registry DIR, set MODELOPS_REGISTRY, or run 'modelops init')"
+    )
+
+
+def display_root(root: Path, cwd: Path) -> str:
+    try:
+        return root.relative_to(cwd.resolve()).as_posix() or "."
+    except ValueError:
+        return str(root)
+
+
+class Registry:
+    def __init__(self, root: Path, cwd: Path) -> None:
+        self.root = root.resolve()
+        self.display = display_root(self.root, cwd)
+        self._repo: Repo | None = None
+
+    @property
+    def repo(self) -> Repo:
+        if self._repo is None:
+            from modelops.registry.git import Repo
+
+            self._repo = Repo(self.root)
+        return self._repo
+
+    @property
+    def prefix(self) -> str:
+        """The registry folder relative to the repository top."""
+        rel = self.root.relative_to(self.repo.top).as_posix()
+        return "" if rel == "." else rel
+
+    def _in_repo(self, path: str) -> str:
+        return f"{self.prefix}/{path}" if self.prefix else path
+
+    def load(self, rev: str | None = None) -> snap.Snapshot:
+        """The registry in the work tree, or as committed at `rev`."""
+        if rev is None:
+            return snap.load(WorkTree(self.root, self.display))
+        sha = self.repo.resolve(rev)
+        return snap.load(Revision(self.repo, sha, rev, self.prefix))
+
+    def resolve(self, rev: str) -> str:
+        """The full commit id of `rev`."""
+        return self.repo.resolve(rev)
+
+    def history(self, model_id: str | None = None, limit: int | None = None) -> list[Entry]:
+        from modelops.registry.history import history
+
+        return history(self.repo, self.prefix, model_id, limit)
+
+    def ids_in_history(self) -> set[str]:
+        """Every model id the registry defined at any commit."""
+        names = self.repo.names_in_history(self._in_repo(MODELS_DIR))
+        return {n.removesuffix(".yaml") for n in names if n.endswith(".yaml")}
+
+    def file_times(self) -> dict[str, tuple[int, int]]:
+        """For each model file: the times of the commits that first added and last changed it."""
+        cut = len(self.prefix) + 1 if self.prefix else 0
+        times = self.repo.file_times(self._in_repo(MODELS_DIR))
+        return {path[cut:]: when for path, when in times.items()}
+
+    def state_file(self, name: str) -> Path:
+        """A file of state modelops keeps for this registry (never committed)."""
+        return self.repo.git_dir / "modelops" / name
+
+    @contextlib.contextmanager
+    def transaction(self, timeout: float = LOCK_TIMEOUT) -> Iterator[Transaction]:
+        """Hold the registry lock, recover an interrupted write, and load the work tree."""
+        from filelock import FileLock, Timeout
+
+        state_dir = self.state_file("lock").parent
+        state_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(state_dir / "lock")
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout:
+            raise LockError(
+                f"another modelops operation has held the registry lock for {timeout:.0f} s "
+                f"({state_dir / 'lock'}); wait for it to finish, then retry"
+            ) from None
+        try:
+            tx = Transaction(self, state_dir / "journal.json")
+            tx.recover()
+            tx.snapshot = self.load()
+            yield tx
+        finally:
+            lock.release()
+
+
+def init(path: Path, cwd: Path) -> tuple[Registry, str]:
+    """Make `path` a registry (and a git repository if it is not inside one); one commit."""
+    from modelops.registry.git import Repo
+    from modelops.spec.schema import schema_files
+
+    root = path.resolve()
+    if (root / CONFIG_FILE).exists():
+        raise UsageError(f"{path} is already a modelops registry ({CONFIG_FILE} exists)")
+    root.mkdir(parents=True, exist_ok=True)
+    repo = Repo.find(root) or Repo.init(root)
+    registry = Registry(root, cwd)
+    registry._repo = repo
+    files = {
+        CONFIG_FILE: DEFAULT_CONFIG.encode(),
+        **{name: text.encode() for name, text in schema_files().items()},
+        f"{MODELS_DIR}/.gitkeep": b"",
+        "avatars/.gitkeep": b"",
+        "conversations/.gitkeep": b"",
+    }
+    paths = [registry._in_repo(p) for p in files]
+    if repo.dirty(paths):
+        raise GitError(f"{', '.join(repo.dirty(paths))}: already exists with uncommitted changes")
+    for name, content in files.items():
+        write_atomic(root / name, content)
+    change = Changeset(op="init", summary="Initialise the modelops registry", writes={}, models=())
+    return registry, repo.commit(paths, change.message())

@@ -1,0 +1,96 @@
+"""How a model file is laid out: the canonical key order, which mappings sit on one line, which
+fields hold plain text, and the canonical form of a whole file (new files and `fmt`). Pure."""
+
+from __future__ import annotations
+
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
+from modelops.spec import yamledit
+from modelops.spec.base import Loc, fields_at
+from modelops.spec.model import ModelSpec
+from modelops.spec.params import CATALOGUE
+
+
+def key_order(loc: Loc) -> list[str]:
+    """The canonical order of the keys of the mapping at `loc`."""
+    if loc == ("parameters",):
+        return list(CATALOGUE)
+    if loc[:1] == ("openwebui",) and len(loc) > 1:
+        return []  # verbatim: keep the user's order
+    return fields_at(ModelSpec, loc)
+
+
+def flow_style(loc: Loc) -> bool:
+    """Mappings written on one line in canonical layout."""
+    return len(loc) == 2 and loc[0] == "access" and loc[1] in ("read", "write")
+
+
+def expects_text(loc: Loc) -> bool:
+    """Whether the field at `loc` holds plain text, so a value typed for it is taken verbatim."""
+    annotation: Any = ModelSpec
+    for part in loc:
+        options = _options(annotation)
+        if isinstance(part, int):
+            lists = [get_args(o)[0] for o in options if get_origin(o) is list]
+            if not lists:
+                return False
+            annotation = lists[0]
+            continue
+        models = [o for o in options if isinstance(o, type) and issubclass(o, BaseModel)]
+        if not models or part not in models[0].model_fields:
+            return False
+        annotation = models[0].model_fields[part].annotation
+    return str in _options(annotation)
+
+
+def _options(annotation: Any) -> list[Any]:
+    """The types an annotation admits, without None and Annotated wrappers."""
+    if get_origin(annotation) is Annotated:
+        return _options(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        return [o for arg in get_args(annotation) for o in _options(arg) if o is not type(None)]
+    return [annotation]
+
+
+def render_new(data: dict[str, Any]) -> bytes:
+    """A new model file in canonical layout: key order, then the emitter's style."""
+    return yamledit.emit(_ordered(data, ()), flow_style, yamledit.SCHEMA_MODELINE).encode()
+
+
+def _ordered(value: Any, loc: Loc) -> Any:
+    if isinstance(value, dict):
+        rank = {key: i for i, key in enumerate(key_order(loc))}
+        keys = sorted(value, key=lambda k: rank.get(k, len(rank)))
+        return {k: _ordered(value[k], (*loc, k)) for k in keys}
+    if isinstance(value, list):
+        return [_ordered(item, (*loc, i)) for i, item in enumerate(value)]
+    return value
+
+
+def formatted(raw: bytes) -> bytes:
+    """The canonical layout of one model file: key order, indentation, modeline; comments kept."""
+    doc = yamledit.rt_load(raw.decode("utf-8-sig"))
+    doc = yamledit.restyle(doc, key_order, flow_style)
+    return yamledit.dump_canonical(doc, yamledit.SCHEMA_MODELINE).encode()
+
+
+def styled(value: Any, loc: Loc) -> Any:
+    """`value` as round-trip YAML nodes laid out as a value at `loc` would be."""
+    return yamledit.to_commented(value, lambda sub: flow_style((*loc, *sub)))
+
+
+def changed_keys(old: dict[str, Any], new: dict[str, Any], depth: int = 2) -> list[str]:
+    """Dotted keys whose values differ, descending `depth` levels into mappings."""
+    out: list[str] = []
+    for key in [*old, *(k for k in new if k not in old)]:
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if depth > 1 and isinstance(a, dict) and isinstance(b, dict):
+            out += [f"{key}.{sub}" for sub in changed_keys(a, b, depth - 1)]
+        else:
+            out.append(str(key))
+    return out

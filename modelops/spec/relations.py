@@ -1,0 +1,96 @@
+"""Checks that span the model files of a registry: ids against file names, bases that name a
+registry model or a valid Ollama model, and cycles of bases. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from modelops.errors import Problem
+from modelops.spec import names
+from modelops.spec.model import ModelSpec
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A model with what the cross-file checks need to know about where it came from."""
+
+    spec: ModelSpec
+    path: str  # registry-relative, e.g. models/faq.yaml
+    shown: str  # as printed in errors
+    positions: Mapping[str, tuple[int, int]]  # line, col of top-level keys
+
+    def problem(self, key: str, message: str) -> Problem:
+        line, col = self.positions.get(key, (1, 1))
+        return Problem(self.shown, line, col, key, message)
+
+
+def check_ids(models: Mapping[str, Placed]) -> list[Problem]:
+    out = []
+    for placed in models.values():
+        stem = PurePosixPath(placed.path).stem
+        if placed.spec.id != stem:
+            out.append(
+                placed.problem(
+                    "id",
+                    f"'{placed.spec.id}' does not match the file name '{stem}.yaml' "
+                    f"(rename the file to {placed.spec.id}.yaml or set id: {stem})",
+                )
+            )
+    return out
+
+
+def check_bases(models: Mapping[str, Placed]) -> list[Problem]:
+    """A base is a registry id or a valid Ollama name; bases must not form a cycle."""
+    out = []
+    for placed in models.values():
+        base = placed.spec.base
+        if base == placed.spec.id:
+            out.append(
+                placed.problem(
+                    "base",
+                    f"'{base}' is this model itself (name an Ollama model such as {base}:latest "
+                    "or another registry model)",
+                )
+            )
+        elif base not in models:
+            try:
+                names.parse_ollama_name(base)
+            except names.InvalidName as exc:
+                out.append(
+                    placed.problem(
+                        "base",
+                        f"'{base}' is neither a registry model nor a valid Ollama model name "
+                        f"({exc}; e.g. llama3.2:latest or hf.co/<user>/<repo>:<quant>)",
+                    )
+                )
+    out += _cycles(models)
+    return out
+
+
+def _cycles(models: Mapping[str, Placed]) -> list[Problem]:
+    out = []
+    reported: set[str] = set()
+    for start in sorted(models):
+        path: list[str] = []
+        current: str | None = start
+        while current is not None and current in models and current not in path:
+            path.append(current)
+            base = models[current].spec.base
+            current = base if base in models and base != current else None
+        if current is None or current not in path:
+            continue
+        cycle = path[path.index(current) :]
+        if reported.intersection(cycle) or len(cycle) < 2:
+            continue
+        reported.update(cycle)
+        ring = " -> ".join([*cycle, cycle[0]])
+        for member in cycle:
+            out.append(
+                models[member].problem(
+                    "base",
+                    f"cycle of bases: {ring} (point one of them at an Ollama model)",
+                )
+            )
+    return out
