@@ -525,3 +525,49 @@ def test_edit_refuses_while_another_file_is_broken(reg, monkeypatch):
     result = run("edit", "faq")
     assert result.code == 1
     assert result.err.startswith("models/other.yaml:1:1: base: required key is missing")
+
+
+def _editor_that_sets_meanwhile(tmp_path: Path, registry: Path) -> Path:
+    """An editor that, while the file is open, has another modelops command change the same
+    model (which needs the registry lock), then saves its own edit."""
+    script = tmp_path / "editor.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""\
+            import os, pathlib, subprocess, sys
+            path = pathlib.Path(sys.argv[1])
+            env = dict(os.environ, MODELOPS_LOCK_TIMEOUT="5")
+            other = subprocess.run(
+                [sys.executable, "-m", "modelops", "set", "faq", "description=changed meanwhile"],
+                cwd={str(registry)!r}, env=env, capture_output=True, text=True,
+            )
+            (pathlib.Path(sys.argv[0]).parent / "other.txt").write_text(
+                f"{{other.returncode}}\\n{{other.stdout}}{{other.stderr}}"
+            )
+            path.write_text(path.read_text().replace("base: mistral", "base: llama3.2"))
+            """
+        )
+    )
+    return script
+
+
+def test_edit_does_not_hold_the_lock_while_the_editor_is_open(reg, tmp_path, monkeypatch):
+    reg.add("faq", base="mistral")
+    script = _editor_that_sets_meanwhile(tmp_path, reg.root)
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    result = run("edit", "faq")
+    other = (tmp_path / "other.txt").read_text()
+    assert other.startswith("0\ncommitted "), other  # the other writer was not kept waiting
+    assert result.code == 1
+    kept = reg.root / ".git" / "modelops" / "edit-faq.yaml"
+    assert result.err.startswith(
+        "error: models/faq.yaml changed while it was open in the editor, so your edit was not "
+        f"committed; it is kept in {kept} (merge it by hand and run 'modelops edit faq' again). "
+        "What changed meanwhile:\n--- models/faq.yaml (when you opened it)\n"
+        "+++ models/faq.yaml (now)\n"
+    )
+    assert "+description: changed meanwhile" in result.err
+    assert "base: llama3.2" in kept.read_text()  # the user's work is not lost
+    assert "base: mistral" in reg.read("faq")
+    assert reg.subjects()[0] == "Set description=changed meanwhile on faq"
+    assert reg.status() == ""

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 from modelops.errors import ModelopsError, Problem, SpecError, UsageError
 from modelops.exchange import modelfile
 from modelops.exchange import openwebui_import as owui
+from modelops.exchange import openwebui_shapes as shapes
 from modelops.spec import names, yamledit
 from modelops.spec.avatar import EXTENSIONS
 from modelops.spec.checks import check_model
@@ -133,8 +134,8 @@ class Imported:
 
 def plan_import(snapshot: Destination, document: Any, source: str, options: Options) -> Imported:
     try:
-        found = owui.entries(document)
-    except owui.EntryError as exc:
+        found = shapes.entries(document)
+    except shapes.EntryError as exc:
         raise ModelopsError(f"{source}: {exc}") from None
     lines: list[Line] = []
     mapped: dict[int, str] = {}
@@ -170,7 +171,7 @@ def plan_import(snapshot: Destination, document: Any, source: str, options: Opti
     return Imported(lines, writes, tuple(done), summary)
 
 
-def _identify(entry: owui.Entry, options: Options, first: dict[str, int]) -> Line | None:
+def _identify(entry: shapes.Entry, options: Options, first: dict[str, int]) -> Line | None:
     """A report line for an entry that is not taken any further, or None."""
     if entry.skip:
         return Line(
@@ -203,7 +204,7 @@ def _identify(entry: owui.Entry, options: Options, first: dict[str, int]) -> Lin
 
 def _convert(
     snapshot: Destination,
-    entry: owui.Entry,
+    entry: shapes.Entry,
     model_id: str,
     bases: set[str],
     options: Options,
@@ -223,8 +224,8 @@ def _convert(
             avatar_limit=options.avatar_limit,
             drop_bad_avatars=options.drop_bad_avatars,
         )
-    except owui.EntryError as exc:
-        error = not isinstance(exc, owui.NotAModel)
+    except shapes.EntryError as exc:
+        error = not isinstance(exc, shapes.NotAModel)
         return Line(entry.position, entry.source_id, "skipped", model_id, str(exc), error=error)
     parsed = record.get("_modelfile")
     notes = [*definition.notes, *(parsed.notes if isinstance(parsed, modelfile.Parsed) else [])]

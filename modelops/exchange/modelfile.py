@@ -1,6 +1,6 @@
 """A model definition to and from an Ollama Modelfile. Pure.
 
-Parsing follows Ollama's own parser (reference/ollama-api.md 5.3): instructions are
+Parsing follows Ollama's own Modelfile parser: instructions are
 case-insensitive, `#` starts a comment, values are bare to the end of the line, `"quoted"`,
 or `\"\"\"triple quoted\"\"\"` across lines; repeated `PARAMETER stop` lines make a list.
 """

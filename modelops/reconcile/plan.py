@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from modelops.reconcile.desired import Desired, creation_order
 from modelops.reconcile.drift import Live, compare
@@ -18,7 +19,15 @@ from modelops.reconcile.record import Recorded
 from modelops.spec import names
 from modelops.spec.params import too_new
 from modelops.targets.base import Action, Change, FieldChange, change_key
-from modelops.targets.ollama import Tag
+
+
+class Listed(Protocol):
+    """A model as the host's listing shows it (`modelops.targets.ollama.Tag`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def digest(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -75,7 +84,9 @@ def version_warnings(host: str, version: str, desired: Mapping[str, Desired]) ->
     return out
 
 
-def _in_sync(desired: Desired, tag: Tag, record: Recorded | None, tags: Mapping[str, Tag]) -> bool:
+def _in_sync(
+    desired: Desired, tag: Listed, record: Recorded | None, tags: Mapping[str, Listed]
+) -> bool:
     """The quick path: the record vouches for the model, so nothing needs inspecting."""
     source = tags.get(names.match_key(desired.request["from"]))
     return (
@@ -88,7 +99,7 @@ def _in_sync(desired: Desired, tag: Tag, record: Recorded | None, tags: Mapping[
 
 
 def to_inspect(
-    desired: Mapping[str, Desired], tags: Mapping[str, Tag], record: Mapping[str, Recorded]
+    desired: Mapping[str, Desired], tags: Mapping[str, Listed], record: Mapping[str, Recorded]
 ) -> list[str]:
     """Names to `/api/show`: present models the record cannot vouch for, and their bases."""
     out: list[str] = []
@@ -105,7 +116,7 @@ def to_inspect(
 def host_changes(
     host: str,
     desired: Mapping[str, Desired],
-    tags: Mapping[str, Tag],
+    tags: Mapping[str, Listed],
     lives: Mapping[str, Live],
     record: Mapping[str, Recorded],
     owned: Callable[[str], bool],
@@ -145,7 +156,7 @@ def host_changes(
 def _model_change(
     host: str,
     d: Desired,
-    tags: Mapping[str, Tag],
+    tags: Mapping[str, Listed],
     lives: Mapping[str, Live],
     record: Mapping[str, Recorded],
     parent_changes: bool,

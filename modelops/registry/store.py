@@ -124,7 +124,7 @@ class Registry:
                 f"({state_dir / 'lock'}); wait for it to finish, then retry"
             ) from None
         try:
-            tx = Transaction(self, state_dir / "journal.json")
+            tx = Transaction(self.repo, self.root, self.prefix, state_dir / "journal.json")
             tx.recover()
             tx.snapshot = self.load()
             yield tx

@@ -18,7 +18,7 @@ from modelops.registry.files import digest, read_optional, write_atomic
 from modelops.registry.snapshot import Snapshot
 
 if TYPE_CHECKING:
-    from modelops.registry.store import Registry
+    from modelops.registry.git import Repo
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,17 @@ class Changeset:
 
 @dataclass
 class Transaction:
-    registry: Registry
+    """Writes to the registry at `root` (the folder `prefix` of `repo`) while its lock is held."""
+
+    repo: Repo
+    root: Path
+    prefix: str
     journal: Path
     snapshot: Snapshot = field(init=False)
     notes: list[str] = field(default_factory=list)
 
     def _repo_path(self, path: str) -> str:
-        prefix = self.registry.prefix
-        return f"{prefix}/{path}" if prefix else path
+        return f"{self.prefix}/{path}" if self.prefix else path
 
     def commit(self, change: Changeset) -> str | None:
         """Validate, write and commit `change`; None when it changes nothing."""
@@ -61,7 +64,7 @@ class Transaction:
             return None
         result = self.snapshot.with_changes(writes)
         result.require_valid()
-        repo = self.registry.repo
+        repo = self.repo
         paths = [self._repo_path(p) for p in sorted(writes)]
         dirty = repo.dirty(paths)
         if dirty:
@@ -73,7 +76,7 @@ class Transaction:
         self._write_journal(change.op, {self._repo_path(p): c for p, c in writes.items()})
         try:
             for path, content in writes.items():
-                write_atomic(self.registry.root / path, content)
+                write_atomic(self.root / path, content)
             sha = repo.commit(paths, change.message())
         except BaseException:
             self._undo(paths)
@@ -88,10 +91,10 @@ class Transaction:
 
     def _undo(self, paths: list[str]) -> None:
         try:
-            self.registry.repo.restore(paths)
+            self.repo.restore(paths)
             for path in paths:
-                full = self.registry.repo.top / path
-                if full.exists() and not self.registry.repo.tracked(path):
+                full = self.repo.top / path
+                if full.exists() and not self.repo.tracked(path):
                     full.unlink()
         except ModelopsError as exc:
             self.notes.append(f"could not undo the writes: {exc.message}")
@@ -108,7 +111,7 @@ class Transaction:
         except (ValueError, KeyError, TypeError):
             self.journal.unlink()
             return
-        repo = self.registry.repo
+        repo = self.repo
         top = repo.top
         committed = repo.has_commits() and all(
             digest(repo.read_blob("HEAD", p)) == d for p, d in intended.items()

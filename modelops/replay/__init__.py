@@ -1,1 +1,2 @@
-"""Replaying conversations against models: files, providers, runner, reports."""
+"""Playing conversations against models: where answers come from, the runner (compare and
+switch modes), the interactive chat, and the Markdown, HTML and JSON reports."""

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from modelops.exchange import openwebui_export as export
 from modelops.exchange import openwebui_import as owui
+from modelops.exchange import openwebui_shapes as shapes
 from modelops.spec.avatar import EXTENSIONS, data_uri
 from modelops.spec.checks import check_model
 from modelops.spec.model import CAPABILITIES, MANAGED_META, MANAGED_PARAMS, ModelSpec
@@ -252,7 +253,7 @@ def test_access_and_num_predict_under_open_webui_names():
 
 def test_legacy_shapes_normalise():
     document = json.loads((SHARED / "legacy-shapes.json").read_text())
-    found = owui.entries(document)
+    found = shapes.entries(document)
     assert [e.source_id for e in found] == [
         "lg-old-style",
         "lg-wrapped",
@@ -286,7 +287,7 @@ def test_a_0_1_modelfile_entry():
         "suggestionPrompts": [{"content": "Jump!"}],
         "categories": ["fun"],
     }
-    (found,) = owui.entries([entry])
+    (found,) = shapes.entries([entry])
     definition = owui.to_definition(
         found.record, "mario", set(), avatar_limit=1, drop_bad_avatars=False
     )

@@ -119,7 +119,7 @@ def _untimed(record: dict[str, Any]) -> dict[str, Any]:
 
 def _meaning(spec: Any) -> dict[str, Any]:
     """A definition without the values that only restate a default."""
-    from tests.test_convert_openwebui import canonical
+    from tests.test_exchange_openwebui import canonical
 
     return canonical(spec.to_data())
 
@@ -371,3 +371,17 @@ def test_imports_are_checked_like_any_write(reg, tmp_path):
     result = run("import", str(tmp_path / "x.json"))
     assert result.code == 1
     assert result.err.startswith("models/broken.yaml:1:1: base: required key is missing")
+
+
+def test_a_truncated_avatar_is_refused_before_export(reg: RegistryFixture):
+    (reg.root / "avatars" / "faq.png").write_bytes(png((8, 8))[:-20])  # cut inside the image data
+    reg.add("faq", base="mistral", avatar="avatars/faq.png")
+    validated = run("validate")
+    assert validated.code == 1
+    assert validated.err.splitlines()[0] == (
+        "models/faq.yaml:5:1: avatar: file 'avatars/faq.png' is not a PNG, JPEG, GIF or WebP "
+        "image (or a damaged one)"
+    )
+    exported = run("export")
+    assert exported.code == 1  # an error that says where, never an internal error
+    assert exported.err.splitlines()[0] == validated.err.splitlines()[0]
