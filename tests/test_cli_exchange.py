@@ -255,14 +255,14 @@ def test_a_ten_megabyte_avatar_is_refused_unless_dropped(reg, tmp_path):
     assert result.code == 1
     assert result.out.splitlines()[0] == (
         "skipped    #1   big: meta.profile_image_url: the image is 10.0 MiB; the limit is 256 KiB "
-        "(shrink it, or raise --avatar-limit) (--drop-bad-avatars imports it without one)"
+        "(shrink it) (--drop-bad-avatars imports it without one)"
     )
     assert not (reg.root / "models" / "big.yaml").exists()
     dropped = run("import", str(source), "--drop-bad-avatars")
     assert dropped.code == 0
     assert dropped.out.splitlines()[0] == (
         "imported   #1   big [avatar dropped: the image is 10.0 MiB; the limit is 256 KiB "
-        "(shrink it, or raise --avatar-limit)]"
+        "(shrink it)]"
     )
     assert "avatar" not in reg.read("big")
 

@@ -16,6 +16,7 @@ from modelops.cli.common import (
 )
 from modelops.cli.output import emit_json, say
 from modelops.errors import Exit, UsageError
+from modelops.spec.avatar import AVATAR_MAX_BYTES
 
 
 @click.command()
@@ -127,8 +128,8 @@ def _id_map(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--id", "modelfile_id", metavar="ID", help="The id of the model a Modelfile defines.")
 @click.option(
     "--avatar-limit",
-    type=click.IntRange(1, 65536),
-    default=256,
+    type=click.IntRange(1, AVATAR_MAX_BYTES // 1024),
+    default=AVATAR_MAX_BYTES // 1024,
     show_default=True,
     metavar="KIB",
     help="Largest avatar accepted.",

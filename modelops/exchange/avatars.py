@@ -23,7 +23,7 @@ def decode_data_uri(uri: str, limit: int = AVATAR_MAX_BYTES) -> bytes:
     if len(payload) * 3 // 4 > limit:
         raise ImageError(
             f"the image is {size_text(len(payload) * 3 // 4)}; the limit is {size_text(limit)} "
-            "(shrink it, or raise --avatar-limit)"
+            "(shrink it)"
         )
     try:
         return base64.b64decode(payload, validate=True)

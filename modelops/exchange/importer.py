@@ -18,7 +18,7 @@ from modelops.exchange import modelfile
 from modelops.exchange import openwebui_import as owui
 from modelops.exchange import openwebui_shapes as shapes
 from modelops.spec import names, yamledit
-from modelops.spec.avatar import EXTENSIONS
+from modelops.spec.avatar import AVATAR_MAX_BYTES, EXTENSIONS
 from modelops.spec.checks import check_model
 from modelops.spec.layout import key_order, render_new
 from modelops.spec.model import FIELDS, ModelSpec, model_path
@@ -75,7 +75,7 @@ class Options:
     on_conflict: Conflict = "skip"
     id_map: Mapping[str, str] = field(default_factory=dict)
     modelfile_id: str | None = None
-    avatar_limit: int = 256 * 1024
+    avatar_limit: int = AVATAR_MAX_BYTES
     drop_bad_avatars: bool = False
 
 
