@@ -518,13 +518,24 @@ def test_edit_is_how_a_broken_file_gets_fixed(reg, tmp_path, monkeypatch):
     assert run("validate").code == 0
 
 
-def test_edit_refuses_while_another_file_is_broken(reg, monkeypatch):
+def test_edit_refuses_while_another_committed_file_is_broken(reg, monkeypatch):
     reg.add("faq", base="mistral")
     reg.write("other", "version: 1\nid: other\n")
+    reg.commit("a broken file, committed by hand")
     monkeypatch.setenv("EDITOR", "true")
     result = run("edit", "faq")
     assert result.code == 1
     assert result.err.startswith("models/other.yaml:1:1: base: required key is missing")
+
+
+def test_an_uncommitted_draft_neither_blocks_a_write_nor_lands_in_it(reg):
+    reg.add("faq", base="mistral")
+    draft = reg.write("draft", "version: 1\nid: draft\n")  # broken and not committed
+    result = run("set", "faq", "description=ok")
+    assert result.code == 0, result.err
+    assert reg.last_paths() == ["models/faq.yaml"]
+    assert draft.read_text() == "version: 1\nid: draft\n"
+    assert reg.status() == "?? models/draft.yaml\n"
 
 
 def _editor_that_sets_meanwhile(tmp_path: Path, registry: Path) -> Path:

@@ -367,7 +367,8 @@ def test_import_from_stdin(reg):
 
 def test_imports_are_checked_like_any_write(reg, tmp_path):
     shutil.copyfile(SHARED / "export-0.12.4.json", tmp_path / "x.json")
-    reg.write("broken", "version: 1\nid: broken\n")  # someone's uncommitted broken file
+    reg.write("broken", "version: 1\nid: broken\n")
+    reg.commit("a broken file, committed by hand")
     result = run("import", str(tmp_path / "x.json"))
     assert result.code == 1
     assert result.err.startswith("models/broken.yaml:1:1: base: required key is missing")

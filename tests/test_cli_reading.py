@@ -99,4 +99,16 @@ def test_history_of_the_whole_registry(reg: RegistryFixture):
     assert entries[0]["author"] == "Test User"
     assert entries[0]["date"].endswith("Z")
     assert len(json.loads(run("history", "-n", "2", "-o", "json").out)) == 2
-    assert run("history", "nobody").out == "no history for 'nobody'\n"
+    unknown = run("history", "nobody")
+    assert unknown.code == 1
+    assert unknown.err == (
+        "error: no commit touches a model 'nobody' (see 'modelops list' and 'modelops history')\n"
+    )
+    ranged = json.loads(run("history", "HEAD~2..HEAD", "-o", "json").out)
+    assert [e["op"] for e in ranged] == ["hide", "commit"]
+    assert run("history", "faq", "HEAD~1..HEAD", "-o", "json").code == 0
+    bad = run("history", "nope..HEAD")
+    assert (bad.code, bad.err) == (
+        1,
+        "error: unknown revision 'nope' (name a commit, branch or tag; see 'git log')\n",
+    )

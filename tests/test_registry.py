@@ -75,10 +75,11 @@ def test_a_held_lock_times_out_with_a_clear_message(reg: RegistryFixture, monkey
     assert run("hide", "faq").code == 0  # released: the next one goes through
 
 
-def _slow_hook(reg: RegistryFixture, seconds: float) -> None:
-    hook = reg.root / ".git" / "hooks" / "pre-commit"
-    hook.write_text(f"#!/bin/sh\nsleep {seconds}\n")
+def _hook(reg: RegistryFixture, name: str, body: str) -> Path:
+    hook = reg.root / ".git" / "hooks" / name
+    hook.write_text(f"#!/bin/sh\n{body}\n")
     hook.chmod(0o755)
+    return hook
 
 
 def _env() -> dict[str, str]:
@@ -87,19 +88,28 @@ def _env() -> dict[str, str]:
     return env
 
 
-def test_two_processes_writing_at_once_both_land(reg: RegistryFixture):
+def _wait_for(path: Path, text: str, proc: subprocess.Popen[bytes]) -> None:
+    """Until `path` holds `text` (an event written by a hook); fails if the process ends first."""
+    while not (path.exists() and text in path.read_text()):
+        assert proc.poll() is None, "the operation ended before the event"
+        time.sleep(0.02)
+
+
+def test_two_processes_writing_at_once_both_land_one_after_the_other(reg: RegistryFixture):
     reg.add("a", base="mistral")
     reg.add("b", base="mistral")
-    _slow_hook(reg, 1)
+    log = reg.root.parent / "hook.log"
+    _hook(reg, "pre-commit", f"echo start $$ >> {log}; sleep 0.5; echo end $$ >> {log}")
     command = [sys.executable, "-m", "modelops"]
-    started = time.monotonic()
     first = subprocess.Popen([*command, "set", "a", "description=first"], cwd=reg.root, env=_env())
     second = subprocess.Popen(
         [*command, "set", "b", "description=second"], cwd=reg.root, env=_env()
     )
     assert first.wait(30) == 0
     assert second.wait(30) == 0
-    assert time.monotonic() - started >= 2  # the hooks ran one after the other
+    events = [line.split() for line in log.read_text().splitlines()]
+    assert [e[0] for e in events] == ["start", "end", "start", "end"]  # never interleaved
+    assert events[0][1] == events[1][1] and events[2][1] == events[3][1]
     subjects = reg.subjects()[:2]
     assert sorted(subjects) == ["Set description=first on a", "Set description=second on b"]
     assert "description: first" in reg.read("a")
@@ -107,68 +117,80 @@ def test_two_processes_writing_at_once_both_land(reg: RegistryFixture):
     assert reg.status() == ""
 
 
-def test_an_operation_killed_half_way_is_undone_by_the_next(reg: RegistryFixture):
+def test_an_operation_killed_before_its_commit_leaves_nothing(reg: RegistryFixture):
     reg.add("faq", base="mistral")
-    head = reg.head()
-    _slow_hook(reg, 60)
+    head, before = reg.head(), reg.read("faq")
+    log = reg.root.parent / "hook.log"
+    hook = _hook(reg, "pre-commit", f"echo running >> {log}; sleep 60")
     proc = subprocess.Popen(
         [sys.executable, "-m", "modelops", "set", "faq", "hidden=true"],
         cwd=reg.root,
         env=_env(),
         start_new_session=True,
     )
-    deadline = time.monotonic() + 20
-    while "hidden: true" not in reg.read("faq"):  # written, now waiting in git commit
-        assert time.monotonic() < deadline, "the operation never wrote its file"
-        time.sleep(0.05)
-    time.sleep(0.3)
+    _wait_for(log, "running", proc)  # validated, commit built, the user's hook is running
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(10)
-    (reg.root / ".git" / "hooks" / "pre-commit").unlink()
+    hook.unlink()
     assert reg.head() == head
-
-    # git itself was killed holding its index lock: the next operation says how to clear it
-    assert (reg.root / ".git" / "index.lock").exists()
-    result = run("set", "faq", "description=after the crash")
-    assert result.code == 1
-    assert result.err.endswith(
-        "(another git process is running in this repository; if none is, "
-        "remove .git/index.lock and retry)\n"
-    )
-    (reg.root / ".git" / "index.lock").unlink()
+    assert reg.read("faq") == before  # the work tree is written only after the commit
+    assert reg.status() == ""  # nothing staged, no temporary file anywhere
     result = run("set", "faq", "description=after the crash")
     assert result.code == 0, result.err
-    assert "note: an interrupted 'set' was undone (1 file(s) restored)" in result.err
-    text = reg.read("faq")
-    assert "hidden" not in text
-    assert "description: after the crash" in text
-    assert reg.subjects()[0] == "Set description=after the crash on faq"
+    assert "hidden" not in reg.read("faq")
     assert reg.git("rev-parse", "HEAD~1").strip() == head
     assert reg.status() == ""
 
 
-def test_a_failing_commit_leaves_everything_as_it_was(reg: RegistryFixture):
+def test_an_operation_interrupted_after_its_commit_is_completed_by_the_next(
+    reg: RegistryFixture, monkeypatch: pytest.MonkeyPatch
+):
+    from modelops.registry.transaction import Transaction
+
+    reg.add("faq", base="mistral")
+
+    def interrupted(self: Transaction, old: object, new: object) -> None:
+        raise KeyboardInterrupt  # after HEAD moved, before the files reached the work tree
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Transaction, "_write_work_tree", interrupted)
+        result = run("set", "faq", "hidden=true")
+    assert result.code == 130
+    committed = reg.head()
+    assert "hidden: true" in reg.git("show", "HEAD:models/faq.yaml")
+    assert "hidden" not in reg.read("faq")
+    assert (reg.root / ".git" / "modelops" / "journal.json").exists()
+    result = run("set", "faq", "description=next")
+    assert result.code == 0, result.err
+    assert f"note: an interrupted 'set' had committed {committed[:10]}; now completed" in result.err
+    text = reg.read("faq")
+    assert "hidden: true" in text and "description: next" in text
+    assert reg.status() == ""
+
+
+def test_a_refused_commit_leaves_everything_as_it_was(reg: RegistryFixture):
     reg.add("faq", base="mistral")
     head, before = reg.head(), reg.read("faq")
-    hook = reg.root / ".git" / "hooks" / "pre-commit"
-    hook.write_text("#!/bin/sh\necho 'policy: no commits today' >&2\nexit 1\n")
-    hook.chmod(0o755)
+    _hook(reg, "pre-commit", "echo 'policy: no commits today' >&2\nexit 1")
     result = run("set", "faq", "hidden=true")
     assert result.code == 1
-    assert result.err.startswith("error: git commit failed: ")
+    assert result.err == (
+        "error: the pre-commit hook refused the commit: policy: no commits today\n"
+    )
     assert reg.read("faq") == before
     assert reg.head() == head
     assert reg.status() == ""
     assert not (reg.root / ".git" / "modelops" / "journal.json").exists()
-
-
-def test_a_new_model_file_is_removed_when_its_commit_fails(reg: RegistryFixture):
-    hook = reg.root / ".git" / "hooks" / "pre-commit"
-    hook.write_text("#!/bin/sh\nexit 1\n")
-    hook.chmod(0o755)
     assert run("create", "x", "--base", "mistral").code == 1
     assert not (reg.root / "models" / "x.yaml").exists()
     assert reg.status() == ""
+
+
+def test_a_commit_message_hook_may_amend_the_message(reg: RegistryFixture):
+    reg.add("faq", base="mistral")
+    _hook(reg, "commit-msg", 'echo "Signed-off-by: Hook <hook@example.com>" >> "$1"')
+    assert run("hide", "faq").code == 0
+    assert reg.last_message().endswith("Signed-off-by: Hook <hook@example.com>")
 
 
 def test_temporary_and_hidden_files_are_ignored(reg: RegistryFixture):

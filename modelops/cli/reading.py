@@ -12,7 +12,7 @@ from modelops.cli.common import (
     rev_option,
 )
 from modelops.cli.output import emit_json, say, table
-from modelops.errors import Exit, SpecError
+from modelops.errors import Exit, SpecError, UsageError
 from modelops.registry.snapshot import Model
 from modelops.spec.schema import CONVERSATION_SCHEMA_FILE, MODEL_SCHEMA_FILE, schema_files
 
@@ -130,18 +130,29 @@ def show(model_id: str, registry_dir: str | None, rev: str | None, output: str) 
 
 
 @click.command()
-@click.argument("model_id", metavar="[ID]", required=False)
+@click.argument("arguments", nargs=-1, metavar="[ID] [REVISIONS]")
 @registry_option
 @output_option("json")
 @click.option("--limit", "-n", type=click.IntRange(min=1), help="Show at most N entries.")
-def history(model_id: str | None, registry_dir: str | None, output: str, limit: int | None) -> int:
-    """The changes made to the registry, or to one model, newest first."""
-    entries = open_registry(registry_dir).history(model_id, limit)
+def history(
+    arguments: tuple[str, ...], registry_dir: str | None, output: str, limit: int | None
+) -> int:
+    """The changes made to the registry, or to one model, newest first.
+
+    REVISIONS is a git revision or range such as main..HEAD (default: the history of HEAD);
+    a single argument with '..' in it is a range, otherwise a model id.
+    """
+    if len(arguments) > 2:
+        raise UsageError("history takes at most a model id and a revision range")
+    model_id, revisions = [*arguments, None, None][:2]
+    if revisions is None and model_id is not None and ".." in model_id:
+        model_id, revisions = None, model_id
+    entries = open_registry(registry_dir).history(model_id, limit, revisions)
     if output == "json":
         emit_json([e.as_json() for e in entries])
         return Exit.OK
     if not entries:
-        say(f"no history for '{model_id}'" if model_id else "no history yet")
+        say("no history yet")
         return Exit.OK
     rows = [
         [e.sha[:10], e.date[:10], e.author, e.op, ",".join(e.models), e.subject] for e in entries

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelops.errors import ConflictError, ModelopsError, Problem, SpecError
+from modelops.errors import ConflictError, GitError, ModelopsError, Problem, SpecError
 from modelops.registry.files import write_atomic
 from modelops.registry.snapshot import parse_model
 from modelops.registry.store import Registry
@@ -46,6 +46,11 @@ def edit(registry: Registry, model_id: str, editor: Editor, timeout: float) -> E
             snapshot.get(model_id)  # raises the "no model" error with its hint
             raw = b""
         shown = snapshot.source.shown(path)
+        if registry.repo.changed([registry.repo_path(path)]):
+            raise GitError(
+                f"{shown}: uncommitted changes (commit or discard them first, so that the edit "
+                "starts from what is committed; see 'git status')"
+            )
         elsewhere = [p for p in snapshot.problems if p.path != shown]
         if elsewhere:
             raise SpecError(elsewhere)

@@ -1,6 +1,6 @@
-"""Writing files so that a reader never sees half of one: a temporary file in the same folder,
-flushed to disk, then renamed over the old one. The registry's model files and its state under
-`.git/modelops/` are all written this way."""
+"""Writing files so that a reader never sees half of one: a temporary file on the same file
+system, flushed to disk, then renamed over the old one. The registry's model files and its
+state under `.git/modelops/` are all written this way."""
 
 from __future__ import annotations
 
@@ -10,13 +10,20 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, content: bytes | None) -> None:
-    """Replace `path` in one step; None deletes it."""
+def write_atomic(path: Path, content: bytes | None, scratch: Path | None = None) -> None:
+    """Replace `path` in one step; None deletes it. The temporary file is made in `scratch`
+    when given (so a crash never leaves one beside the registry's files), else beside `path`;
+    a `scratch` on another file system falls back to beside `path`."""
     if content is None:
         path.unlink(missing_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    if scratch is not None:
+        scratch.mkdir(parents=True, exist_ok=True)
+        if scratch.stat().st_dev != path.parent.stat().st_dev:
+            scratch = None
+    folder = scratch or path.parent
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)

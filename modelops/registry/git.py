@@ -1,56 +1,48 @@
 """Every git call modelops makes, and the only user of gitpython.
 
+Commits are made without touching the user's index or work tree on the way: the new tree is
+built in a private index (`GIT_INDEX_FILE`) from HEAD plus the operation's files, committed
+with `commit-tree`, and HEAD moves only if it still points where the operation started
+(`update-ref` with the old value). Only then are the user's index entries and work-tree files
+for exactly those paths brought up to date, under git's own index lock, so a `git add` or
+`git commit` of the user's never mixes with a modelops commit. File lists travel on stdin,
+never on a command line.
+
 gitpython's exceptions are translated here into `GitError` and `NotFoundError`, with a
 sentence that says what to do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+import hashlib
+import io
+import os
+import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import git as gitpython
 from git.exc import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
-from modelops.errors import GitError, NotFoundError
+from modelops.errors import ConflictError, GitError, NotFoundError
 
-FALLBACK_IDENTITY = ("modelops", "modelops@localhost")
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    sha: str
-    author: str
-    timestamp: int
-    subject: str
-    body: str
-    trailers: tuple[tuple[str, str], ...]
-    paths: tuple[str, ...]
-
-
-@contextmanager
-def _translated(what: str) -> Iterator[None]:
-    try:
-        yield
-    except GitCommandError as exc:
-        raise GitError(f"{what} failed: {_stderr(exc)}") from None
+FALLBACK_NAME, FALLBACK_EMAIL = "modelops", "modelops@localhost"
+FILE_MODE = "100644"
+_LINK_MODE = 0o120000
+_STATES = (  # (file or folder in the git dir, what is in progress, how to end it)
+    ("rebase-merge", "a rebase", "git rebase --continue' or 'git rebase --abort"),
+    ("rebase-apply", "a rebase or 'git am'", "git rebase --continue' or 'git rebase --abort"),
+    ("MERGE_HEAD", "a merge", "git commit' or 'git merge --abort"),
+    ("CHERRY_PICK_HEAD", "a cherry-pick", "git cherry-pick --continue' or '--abort"),
+    ("REVERT_HEAD", "a revert", "git revert --continue' or 'git revert --abort"),
+    ("BISECT_LOG", "a bisect", "git bisect reset"),
+)
 
 
-def _stderr(exc: GitCommandError) -> str:
-    text = str(exc.stderr or exc.stdout or exc).strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    lines = [ln.removeprefix("stderr: ").strip("'").strip() for ln in lines]
-    message = next((ln for ln in lines if ln.startswith(("fatal:", "error:"))), "")
-    message = message or (lines[0] if lines else "unknown error")
-    if "index.lock" in text:
-        message += (
-            " (another git process is running in this repository; if none is, "
-            "remove .git/index.lock and retry)"
-        )
-    return message
+class HeadMoved(ConflictError):
+    """HEAD moved between the start of an operation and its commit."""
 
 
 class Repo:
@@ -69,6 +61,7 @@ class Repo:
         self.git_dir = Path(self._repo.git_dir).resolve()
         self._trees: dict[str, Any] = {}
         self._blob_ids: dict[tuple[str, str], str] = {}  # (commit, path) -> blob, from listings
+        self._listings: dict[tuple[str, str], dict[str, tuple[str, int]]] = {}
 
     @staticmethod
     def find(path: Path) -> Repo | None:
@@ -79,21 +72,50 @@ class Repo:
 
     @staticmethod
     def init(path: Path) -> Repo:
-        with _translated("git init"):
+        try:
             gitpython.Repo.init(path)
+        except GitCommandError as exc:
+            raise GitError(f"git init failed: {exc.stderr or exc}") from None
         return Repo(path)
 
-    def _git(self, *args: str, **kwargs: Any) -> str:
-        return str(self._repo.git.execute(["git", *args], **kwargs))
+    def _proc(
+        self, args: list[str], stdin: bytes = b"", env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        """A git command fed on stdin (so no list of files ever meets a command-line limit)."""
+        environment = {**os.environ, **(env or {})}
+        command = ["git", *args]
+        return subprocess.run(
+            command, cwd=self.top, input=stdin, capture_output=True, env=environment, check=False
+        )
+
+    def _run(
+        self, args: list[str], what: str, stdin: bytes = b"", env: Mapping[str, str] | None = None
+    ) -> str:
+        proc = self._proc(args, stdin, env)
+        if proc.returncode != 0:
+            error = proc.stderr.decode(errors="replace").strip()
+            lines = error.splitlines()
+            message = next((ln for ln in lines if ln.startswith(("fatal:", "error:"))), "")
+            message = message or (lines[-1] if lines else f"exit {proc.returncode}")
+            if "index.lock" in error:
+                message += (
+                    " (another git process is running in this repository; if none is, "
+                    "remove .git/index.lock and retry)"
+                )
+            raise GitError(f"{what} failed: {message}")
+        return proc.stdout.decode(errors="surrogateescape")
 
     # --- reading ---
 
     def has_commits(self) -> bool:
+        return self.head() is not None
+
+    def head(self) -> str | None:
+        """The commit HEAD points at, or None on an unborn branch."""
         try:
-            self._repo.head.commit  # noqa: B018 - raises on an unborn branch
+            return str(self._repo.head.commit.hexsha)
         except ValueError:
-            return False
-        return True
+            return None
 
     def resolve(self, rev: str) -> str:
         """The full commit id of `rev`."""
@@ -110,22 +132,43 @@ class Repo:
             self._trees[sha] = self._repo.commit(sha).tree
         return self._trees[sha]
 
+    def _entries(self, commit: str, folder: str) -> dict[str, tuple[str, int]]:
+        """Blob id and mode by path of the files directly in `folder` at `commit` (cached)."""
+        key = (commit, f"{folder}/")
+        if key not in self._listings:
+            try:
+                tree = self._tree(commit) / folder if folder else self._tree(commit)
+                blobs = list(tree.blobs) if tree.type == "tree" else []
+            except KeyError:
+                blobs = []
+            self._listings[key] = {b.path: (b.hexsha, b.mode) for b in blobs}
+        return self._listings[key]
+
     def list_tree(self, rev: str, folder: str) -> dict[str, str]:
-        """Blob ids by repository-relative path of the files directly in `folder` at `rev`."""
+        """Blob ids by repository-relative path of the regular files directly in `folder`."""
         commit = self.resolve(rev)
-        try:
-            tree = self._tree(commit) / folder if folder else self._tree(commit)
-        except KeyError:
-            return {}
-        listing = {blob.path: blob.hexsha for blob in tree.blobs}
+        entries = self._entries(commit, folder)
+        listing = {p: sha for p, (sha, mode) in entries.items() if mode != _LINK_MODE}
         self._blob_ids.update({(commit, path): sha for path, sha in listing.items()})
         return listing
+
+    def links_in_tree(self, rev: str, folder: str) -> list[str]:
+        """The symbolic links directly in `folder` at `rev`."""
+        entries = self._entries(self.resolve(rev), folder)
+        return sorted(p for p, (_, mode) in entries.items() if mode == _LINK_MODE)
+
+    def _committed(self, commit: str | None, path: str) -> tuple[str, int] | None:
+        """Blob id and mode of `path` at `commit`, or None."""
+        if commit is None:
+            return None
+        folder = path.rsplit("/", 1)[0] if "/" in path else ""
+        return self._entries(commit, folder).get(path)
 
     def read_object(self, sha: str) -> bytes:
         return bytes(self._repo.odb.stream(bytes.fromhex(sha)).read())
 
     def read_blob(self, rev: str, path: str) -> bytes | None:
-        """The file at `path` in commit `rev`, or None."""
+        """The file at `path` in commit `rev`, or None (also for a symbolic link)."""
         known = self._blob_ids.get((rev, path))
         if known is not None:  # listed already: skip the tree walk, which re-parses trees
             return self.read_object(known)
@@ -133,109 +176,221 @@ class Repo:
             blob = self._tree(rev) / path
         except KeyError:
             return None
-        if blob.type != "blob":
+        if blob.type != "blob" or blob.mode == _LINK_MODE:
             return None
         return bytes(blob.data_stream.read())
 
-    def dirty(self, paths: list[str]) -> list[str]:
-        """Of `paths` (repository-relative), those with staged or unstaged or untracked changes."""
+    def blob_id(self, content: bytes) -> str:
+        """The id git gives a file with `content`, computed here."""
+        reader = self._repo.config_reader()
+        algorithm = str(reader.get_value("extensions", "objectformat", "sha1"))
+        return hashlib.new(algorithm, b"blob %d\0%s" % (len(content), content)).hexdigest()
+
+    def changed(self, paths: list[str]) -> list[str]:
+        """Of `paths` (repository-relative), those whose file in the work tree or whose staged
+        version differs from HEAD: local edits that an operation must not overwrite."""
         if not paths:
             return []
-        with _translated("git status"):
-            out = self._git("status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *paths)
-        entries = [e for e in out.split("\0") if e]
-        return sorted({e[3:] for e in entries if len(e) > 3})
+        head = self.head()
+        staged = self._staged({p.rsplit("/", 1)[0] if "/" in p else "" for p in paths})
+        out = []
+        for path in paths:
+            committed = self._committed(head, path)
+            want = committed[0] if committed else None
+            file = self.top / path
+            on_disk = self.blob_id(file.read_bytes()) if file.is_file() else None
+            if file.is_symlink() or on_disk != want or staged.get(path) != want:
+                out.append(path)
+        return sorted(out)
 
-    def tracked(self, path: str) -> bool:
-        with _translated("git ls-files"):
-            return bool(self._git("ls-files", "--", path).strip())
+    def _staged(self, folders: set[str]) -> dict[str, str]:
+        """Blob ids in the user's index, by path, for the files in `folders`."""
+        out = self._run(
+            ["ls-files", "-s", "-z", "--", *sorted(f or "." for f in folders)], "git ls-files"
+        )
+        staged = {}
+        for entry in filter(None, out.split("\0")):
+            meta, path = entry.split("\t", 1)
+            staged[path] = meta.split()[1]
+        return staged
 
-    def log(self, folder: str, max_count: int | None = None) -> list[LogEntry]:
-        """Commits that touched `folder`, newest first, with their trailers and paths."""
+    def operation_in_progress(self) -> str | None:
+        """Why a commit now would be lost or misplaced: a rebase, merge, cherry-pick, revert
+        or bisect in progress, or a detached HEAD; with what to run. None when it is safe."""
+        for name, what, finish in _STATES:
+            if (self.git_dir / name).exists():
+                return f"{what} is in progress (finish it with '{finish}', then retry)"
+        if self._repo.head.is_detached:
+            return (
+                "HEAD is detached, so a commit would belong to no branch "
+                "(run 'git switch BRANCH' first)"
+            )
+        return None
+
+    def is_shallow(self) -> bool:
+        return (self.git_dir / "shallow").exists()
+
+    def log(self, fmt: str, folder: str, revisions: str | None = None) -> str:
+        """`git log -z --name-only` of `revisions` (default HEAD; ranges such as main..HEAD
+        work) for the commits that touched `folder`, in format `fmt`; "" without commits."""
         if not self.has_commits():
-            return []
-        fmt = "%x1e%H%x1f%an%x1f%at%x1f%s%x1f%b%x1f%(trailers:only,unfold)%x1f"
-        args = ["log", f"--format={fmt}", "--name-only", "--no-renames"]
-        if max_count:
-            args.append(f"--max-count={max_count}")
-        with _translated("git log"):
-            out = self._git(*args, "--", folder or ".", strip_newline_in_stdout=False)
-        entries = []
-        for record in out.split("\x1e")[1:]:
-            sha, author, ts, subject, body, trailers, files = record.split("\x1f")
-            pairs = tuple(
-                (key.strip(), value.strip())
-                for line in trailers.splitlines()
-                if ":" in line
-                for key, value in [line.split(":", 1)]
-            )
-            entries.append(
-                LogEntry(
-                    sha=sha,
-                    author=author,
-                    timestamp=int(ts),
-                    subject=subject,
-                    body=body.strip(),
-                    trailers=pairs,
-                    paths=tuple(p for p in files.splitlines() if p.strip()),
-                )
-            )
-        return entries
+            return ""
+        args = ["log", "-z", f"--format={fmt}", "--name-only", "--no-renames"]
+        if revisions:
+            self._check_revisions(revisions)
+            args.append(revisions)
+        return self._run([*args, "--", folder or "."], "git log")
+
+    def _check_revisions(self, revisions: str) -> None:
+        for rev in (r for r in revisions.replace("...", "..").split("..") if r):
+            self.resolve(rev.lstrip("^"))
+
+    def names_in_history(self, folder: str, rev: str = "HEAD") -> set[str]:
+        """Every file name that was ever directly inside `folder` in the history of `rev`."""
+        if not self.has_commits():
+            return set()
+        args = ["log", "-z", "--format=", "--name-only", "--no-renames", rev, "--", folder]
+        out = self._run(args, "git log")
+        prefix = f"{folder}/" if folder else ""
+        names = (p.lstrip("\n") for p in out.split("\0"))
+        return {
+            p[len(prefix) :] for p in names if p.startswith(prefix) and "/" not in p[len(prefix) :]
+        }
 
     # --- writing ---
 
-    def restore(self, paths: list[str]) -> None:
-        """Put `paths` back to their committed state in the index and the work tree."""
-        in_head = [p for p in paths if self.has_commits() and self.read_blob("HEAD", p) is not None]
-        if in_head:
-            with _translated("git checkout"):
-                self._git("checkout", "HEAD", "--", *in_head)
-        for path in set(paths) - set(in_head):
-            with _translated("git rm"):
-                self._git("rm", "--cached", "--quiet", "--ignore-unmatch", "--", path)
+    def commit_files(
+        self, writes: Mapping[str, bytes | None], message: str, parent: str | None
+    ) -> str:
+        """A commit of `parent`'s tree with `writes` (repository-relative; None deletes),
+        built in a private index. Nothing else changes: HEAD, the user's index and work tree
+        are left alone (see `advance`)."""
+        lines = []
+        for path, content in sorted(writes.items()):
+            if content is None:
+                lines.append(f"0 {'0' * 40}\t{path}")
+            else:
+                sha = self._store_blob(content)
+                lines.append(f"{self._mode(parent, path)} {sha}\t{path}")
+        state = self.git_dir / "modelops"
+        index, message_file = state / f"index-{os.getpid()}", state / f"message-{os.getpid()}"
+        state.mkdir(parents=True, exist_ok=True)
+        env = {"GIT_INDEX_FILE": str(index)}
+        try:
+            read = ["read-tree", parent] if parent else ["read-tree", "--empty"]
+            self._run(read, "git read-tree", env=env)
+            stdin = "".join(f"{line}\0" for line in lines).encode(errors="surrogateescape")
+            self._run(["update-index", "-z", "--index-info"], "git update-index", stdin, env)
+            self._hook("pre-commit", env)  # the user's hooks see what is committed, as git's do
+            message_file.write_text(message, encoding="utf-8")
+            self._hook("commit-msg", env, str(message_file))
+            message = message_file.read_text(encoding="utf-8")
+            tree = self._run(["write-tree"], "git write-tree", env=env).strip()
+        finally:
+            index.unlink(missing_ok=True)
+            message_file.unlink(missing_ok=True)
+        parents = ["-p", parent] if parent else []
+        args = ["commit-tree", tree, *parents, "-F", "-"]
+        return self._run(args, "git commit-tree", message.encode(), self._identity()).strip()
 
-    def commit(self, paths: list[str], message: str) -> str:
-        """Commit exactly `paths` (added, changed or deleted) and nothing else; return its id."""
-        existing = [p for p in paths if (self.top / p).exists()]
-        identity: list[str] = []
-        reader = self._repo.config_reader()
-        if not reader.has_option("user", "email") or not reader.has_option("user", "name"):
-            name, email = FALLBACK_IDENTITY
-            identity = ["-c", f"user.name={name}", "-c", f"user.email={email}"]
-        with _translated("git add"):
-            if existing:
-                self._git("add", "--", *existing)
-        with _translated("git commit"):
-            self._git(*identity, "commit", "--quiet", "--only", "-m", message, "--", *paths)
-        return str(self._repo.head.commit.hexsha)
-
-    def names_in_history(self, folder: str) -> set[str]:
-        """Every file name that was ever directly inside `folder`, at any commit."""
-        if not self.has_commits():
-            return set()
-        with _translated("git log"):
-            out = self._git(
-                "log", "--all", "--format=", "--name-only", "--no-renames", "--", folder
+    def _hook(self, name: str, env: Mapping[str, str], *args: str) -> None:
+        """Run the user's git hook `name`, if there is one; a refusal stops the commit."""
+        proc = self._proc(["hook", "run", "--ignore-missing", name, "--", *args], env=env)
+        if proc.returncode != 0 and name != "post-commit":
+            said = (proc.stderr or proc.stdout).decode(errors="replace").strip().splitlines()
+            raise GitError(
+                f"the {name} hook refused the commit: {said[-1] if said else 'no reason given'}"
             )
-        prefix = f"{folder}/" if folder else ""
-        return {
-            line[len(prefix) :]
-            for line in out.splitlines()
-            if line.startswith(prefix) and "/" not in line[len(prefix) :]
-        }
 
-    def file_times(self, folder: str) -> dict[str, tuple[int, int]]:
-        """For each file ever in `folder`: the times of the first and the last commit that
-        touched it."""
-        if not self.has_commits():
-            return {}
-        with _translated("git log"):
-            out = self._git("log", "--format=%x1e%at", "--name-only", "--no-renames", "--", folder)
-        times: dict[str, tuple[int, int]] = {}
-        for record in out.split("\x1e")[1:]:
-            stamp, *paths = record.strip().splitlines()
-            when = int(stamp)
-            for path in (p for p in paths if p.strip()):
-                first, last = times.get(path, (when, when))
-                times[path] = (min(first, when), max(last, when))
-        return times
+    def _store_blob(self, content: bytes) -> str:
+        """Write a blob into the object database, in this process (no process per file)."""
+        from gitdb import IStream
+
+        stored = self._repo.odb.store(IStream(b"blob", len(content), io.BytesIO(content)))
+        return str(stored.hexsha.decode() if isinstance(stored.hexsha, bytes) else stored.hexsha)
+
+    def _mode(self, commit: str | None, path: str) -> str:
+        committed = self._committed(commit, path)
+        if committed is None or committed[1] == _LINK_MODE:
+            return FILE_MODE
+        return f"{committed[1]:o}"
+
+    def _identity(self) -> dict[str, str]:
+        """Author and committer where the configuration lacks them, keeping what is set."""
+        reader = self._repo.config_reader()
+        env: dict[str, str] = {}
+        for key, fallback, variables in (
+            ("name", FALLBACK_NAME, ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME")),
+            ("email", FALLBACK_EMAIL, ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL")),
+        ):
+            if not reader.has_option("user", key):
+                env.update({v: fallback for v in variables if not os.environ.get(v)})
+        return env
+
+    def advance(self, commit: str, expected: str | None, paths: list[str], subject: str) -> None:
+        """Move HEAD from `expected` to `commit` and bring the user's index entries for `paths`
+        up to date, holding git's index lock meanwhile so that no `git add` or `git commit`
+        of the user's can interleave. Raises HeadMoved when HEAD is no longer `expected`."""
+        with self._index_lock() as locked:
+            current = self.head()
+            if current != expected:
+                was, now = (expected or "nothing")[:10], (current or "nothing")[:10]
+                raise HeadMoved(f"HEAD moved from {was} to {now} while the operation ran")
+            self._run(
+                ["update-ref", "-m", f"modelops: {subject}", "HEAD", commit, expected or ""],
+                "git update-ref",
+            )
+            self._write_index(locked, commit, paths)
+        self._hook("post-commit", {})
+
+    def sync_index(self, commit: str, paths: list[str]) -> None:
+        """Bring the user's index entries for `paths` to their state in `commit`."""
+        with self._index_lock() as locked:
+            self._write_index(locked, commit, paths)
+
+    @contextmanager
+    def _index_lock(self) -> Iterator[Path]:
+        lock = self.git_dir / "index.lock"
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            raise GitError(
+                "another git process is using the index (.git/index.lock exists); wait for it "
+                "to finish, or remove .git/index.lock if no git process is running, then retry"
+            ) from None
+        os.close(fd)
+        try:
+            yield lock
+        finally:
+            lock.unlink(missing_ok=True)
+
+    def _write_index(self, locked: Path, commit: str, paths: list[str]) -> None:
+        """The user's index with `paths` as in `commit`, written through the held lock file."""
+        scratch = self.git_dir / "modelops" / f"index-user-{os.getpid()}"
+        index = self.git_dir / "index"
+        env = {"GIT_INDEX_FILE": str(scratch)}
+        try:
+            if index.exists():
+                scratch.write_bytes(index.read_bytes())
+            else:
+                self._run(["read-tree", "--empty"], "git read-tree", env=env)
+            lines = []
+            for path in paths:
+                content = self.read_blob(commit, path)
+                if content is None:
+                    lines.append(f"0 {'0' * 40}\t{path}")
+                else:
+                    lines.append(f"{self._mode(commit, path)} {self.blob_id(content)}\t{path}")
+            stdin = "".join(f"{line}\0" for line in lines).encode(errors="surrogateescape")
+            self._run(["update-index", "-z", "--index-info"], "git update-index", stdin, env)
+            locked.write_bytes(scratch.read_bytes())
+            locked.replace(index)
+        finally:
+            scratch.unlink(missing_ok=True)
+
+    def is_ancestor(self, commit: str, of: str = "HEAD") -> bool:
+        """Whether `commit` is in the history of `of`."""
+        with suppress(GitError):
+            self._run(["merge-base", "--is-ancestor", commit, of], "git merge-base")
+            return True
+        return False

@@ -1,12 +1,45 @@
-"""The history of models, read back from the trailers modelops writes on each commit."""
+"""The history of models, read back from git's log and the trailers modelops writes on each
+commit (`Modelops-Op`, `Modelops-Model`, `Modelops-Source`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from modelops.registry.git import LogEntry, Repo
+from modelops.errors import NotFoundError
+from modelops.registry.git import Repo
 from modelops.spec.model import MODELS_DIR
+
+LOG_FORMAT = "%x01%H%x00%an%x00%at%x00%s%x00%b%x00%(trailers:only,unfold)"
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One commit as git's log shows it."""
+
+    sha: str
+    author: str
+    timestamp: int
+    subject: str
+    body: str
+    trailers: tuple[tuple[str, str], ...]
+    paths: tuple[str, ...]
+
+
+def read_log(repo: Repo, folder: str, revisions: str | None = None) -> list[LogEntry]:
+    """Commits that touched `folder`, newest first."""
+    return parse_log(repo.log(LOG_FORMAT, folder, revisions))
+
+
+def file_times(repo: Repo, folder: str) -> dict[str, tuple[int, int]]:
+    """For each file ever in `folder`: the times of the first and the last commit that
+    touched it."""
+    times: dict[str, tuple[int, int]] = {}
+    for entry in read_log(repo, folder):
+        for path in entry.paths:
+            first, last = times.get(path, (entry.timestamp, entry.timestamp))
+            times[path] = (min(first, entry.timestamp), max(last, entry.timestamp))
+    return times
 
 
 @dataclass(frozen=True)
@@ -53,11 +86,16 @@ def _entry(log: LogEntry, models_dir: str) -> Entry:
 
 
 def history(
-    repo: Repo, prefix: str, model_id: str | None = None, limit: int | None = None
+    repo: Repo,
+    prefix: str,
+    model_id: str | None = None,
+    limit: int | None = None,
+    revisions: str | None = None,
 ) -> list[Entry]:
-    """Newest first. For one model, renames are followed back to its earlier ids."""
+    """Newest first. For one model, renames are followed back to its earlier ids; a model
+    that no commit of `revisions` names is an error."""
     models_dir = f"{prefix}/{MODELS_DIR}" if prefix else MODELS_DIR
-    entries = [_entry(log, models_dir) for log in repo.log(prefix)]
+    entries = [_entry(log, models_dir) for log in read_log(repo, prefix, revisions)]
     if model_id is not None:
         names = {model_id}
         kept = []
@@ -67,4 +105,41 @@ def history(
                 if entry.op == "rename" and entry.source and entry.models[0] in names:
                     names.add(entry.source)  # older commits know the model by its old id
         entries = kept
+        if not entries:
+            where = f" in {revisions}" if revisions else ""
+            raise NotFoundError(
+                f"no commit{where} touches a model '{model_id}' (see 'modelops list' and "
+                "'modelops history')"
+            )
     return entries[:limit] if limit else entries
+
+
+def parse_log(out: str) -> list[LogEntry]:
+    """`git log -z --name-only` with the format above: NUL-separated fields (a commit message
+    can hold any byte but NUL), each commit starting with \\x01, its paths after its fields."""
+    entries: list[LogEntry] = []
+    tokens = out.split("\0")
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if not token.startswith("\x01"):
+            i += 1
+            continue
+        sha = token[1:]
+        author, stamp, subject, body, trailers = (tokens[i + 1 : i + 6] + [""] * 5)[:5]
+        i += 6
+        paths = []
+        while i < len(tokens) and not tokens[i].startswith("\x01"):
+            if tokens[i].strip("\n"):
+                paths.append(tokens[i].lstrip("\n"))
+            i += 1
+        pairs = tuple(
+            (key.strip(), value.strip())
+            for line in trailers.splitlines()
+            if ":" in line
+            for key, value in [line.split(":", 1)]
+        )
+        entries.append(
+            LogEntry(sha, author, int(stamp or 0), subject, body.strip(), pairs, tuple(paths))
+        )
+    return entries

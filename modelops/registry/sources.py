@@ -19,6 +19,10 @@ class Source(Protocol):
     def shown(self, path: str) -> str: ...
 
 
+def _as_in_work_tree(display_root: str, path: str) -> str:
+    return path if display_root in ("", ".") else f"{display_root}/{path}"
+
+
 @dataclass(frozen=True)
 class WorkTree:
     root: Path
@@ -37,7 +41,23 @@ class WorkTree:
             return None
 
     def shown(self, path: str) -> str:
-        return path if self.display_root in ("", ".") else f"{self.display_root}/{path}"
+        return _as_in_work_tree(self.display_root, path)
+
+
+@dataclass(frozen=True)
+class Nothing:
+    """No files at all: a registry before its first commit."""
+
+    display_root: str
+
+    def list(self, folder: str) -> list[str]:
+        return []
+
+    def read(self, path: str) -> bytes | None:
+        return None
+
+    def shown(self, path: str) -> str:
+        return _as_in_work_tree(self.display_root, path)
 
 
 @dataclass(frozen=True)
@@ -48,6 +68,7 @@ class Revision:
     sha: str
     label: str
     prefix: str  # the registry folder, relative to the repository top ("" at the top)
+    display_root: str | None = None  # set: paths are shown as in the work tree
 
     def _full(self, path: str) -> str:
         return f"{self.prefix}/{path}" if self.prefix else path
@@ -60,6 +81,8 @@ class Revision:
         return self.repo.read_blob(self.sha, self._full(path))
 
     def shown(self, path: str) -> str:
+        if self.display_root is not None:
+            return _as_in_work_tree(self.display_root, path)
         return f"{self.label}:{self._full(path)}"
 
 

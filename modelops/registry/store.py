@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from modelops.errors import GitError, LockError, UsageError
 from modelops.registry import snapshot as snap
 from modelops.registry.files import write_atomic
-from modelops.registry.sources import Revision, WorkTree
+from modelops.registry.sources import Nothing, Revision, WorkTree
 from modelops.registry.transaction import Changeset, Transaction
 from modelops.spec.config import CONFIG_FILE, DEFAULT_CONFIG
 from modelops.spec.model import MODELS_DIR
@@ -74,7 +74,8 @@ class Registry:
         rel = self.root.relative_to(self.repo.top).as_posix()
         return "" if rel == "." else rel
 
-    def _in_repo(self, path: str) -> str:
+    def repo_path(self, path: str) -> str:
+        """A registry-relative path as a path from the top of the repository."""
         return f"{self.prefix}/{path}" if self.prefix else path
 
     def load(self, rev: str | None = None) -> snap.Snapshot:
@@ -88,20 +89,24 @@ class Registry:
         """The full commit id of `rev`."""
         return self.repo.resolve(rev)
 
-    def history(self, model_id: str | None = None, limit: int | None = None) -> list[Entry]:
+    def history(
+        self, model_id: str | None = None, limit: int | None = None, revisions: str | None = None
+    ) -> list[Entry]:
         from modelops.registry.history import history
 
-        return history(self.repo, self.prefix, model_id, limit)
+        return history(self.repo, self.prefix, model_id, limit, revisions)
 
     def ids_in_history(self) -> set[str]:
         """Every model id the registry defined at any commit."""
-        names = self.repo.names_in_history(self._in_repo(MODELS_DIR))
+        names = self.repo.names_in_history(self.repo_path(MODELS_DIR))
         return {n.removesuffix(".yaml") for n in names if n.endswith(".yaml")}
 
     def file_times(self) -> dict[str, tuple[int, int]]:
         """For each model file: the times of the commits that first added and last changed it."""
+        from modelops.registry.history import file_times
+
         cut = len(self.prefix) + 1 if self.prefix else 0
-        times = self.repo.file_times(self._in_repo(MODELS_DIR))
+        times = file_times(self.repo, self.repo_path(MODELS_DIR))
         return {path[cut:]: when for path, when in times.items()}
 
     def state_file(self, name: str) -> Path:
@@ -110,7 +115,7 @@ class Registry:
 
     @contextlib.contextmanager
     def transaction(self, timeout: float = LOCK_TIMEOUT) -> Iterator[Transaction]:
-        """Hold the registry lock, recover an interrupted write, and load the work tree."""
+        """Hold the registry lock, finish an interrupted write, and load HEAD."""
         from filelock import FileLock, Timeout
 
         state_dir = self.state_file("lock").parent
@@ -124,12 +129,18 @@ class Registry:
                 f"({state_dir / 'lock'}); wait for it to finish, then retry"
             ) from None
         try:
-            tx = Transaction(self.repo, self.root, self.prefix, state_dir / "journal.json")
-            tx.recover()
-            tx.snapshot = self.load()
+            tx = Transaction(self.repo, self.root, self.prefix, state_dir, self._load_commit)
+            tx.refuse_unsafe_state()
             yield tx
         finally:
             lock.release()
+
+    def _load_commit(self, sha: str | None) -> snap.Snapshot:
+        """The registry as committed at `sha` (None: empty), its paths shown as in the work tree,
+        which is where an operation writes them."""
+        if sha is None:
+            return snap.load(Nothing(self.display))
+        return snap.load(Revision(self.repo, sha, sha[:10], self.prefix, self.display))
 
 
 def init(path: Path, cwd: Path) -> tuple[Registry, str]:
@@ -151,10 +162,17 @@ def init(path: Path, cwd: Path) -> tuple[Registry, str]:
         "avatars/.gitkeep": b"",
         "conversations/.gitkeep": b"",
     }
-    paths = [registry._in_repo(p) for p in files]
-    if repo.dirty(paths):
-        raise GitError(f"{', '.join(repo.dirty(paths))}: already exists with uncommitted changes")
+    problem = repo.operation_in_progress() if repo.has_commits() else None
+    if problem:
+        raise GitError(f"modelops does not commit now: {problem}")
+    paths = [registry.repo_path(p) for p in files]
+    existing = [p for p in paths if (repo.top / p).exists()]
+    if existing:
+        raise GitError(f"{', '.join(existing)}: already exists (move it away, then retry)")
+    change = Changeset(op="init", summary="Initialise the modelops registry", writes={}, models=())
+    head = repo.head()
+    sha = repo.commit_files(dict(zip(paths, files.values(), strict=True)), change.message(), head)
+    repo.advance(sha, head, paths, change.summary)
     for name, content in files.items():
         write_atomic(root / name, content)
-    change = Changeset(op="init", summary="Initialise the modelops registry", writes={}, models=())
-    return registry, repo.commit(paths, change.message())
+    return registry, sha

@@ -1,24 +1,31 @@
 """The one way the registry is written: a `Changeset` (the files an operation writes and how
 its commit reads) committed inside a `Transaction`, which holds the registry lock.
 
-Committing validates the registry as it would be, writes the files atomically and commits
-exactly those paths. A journal in `.git/modelops/` lets the next transaction undo the writes of
-one that was killed before its commit.
+An operation works on the registry as committed at HEAD, never on uncommitted files, so what
+is validated is exactly the tree the commit will hold. Committing builds the commit in a
+private index, moves HEAD only if nobody else moved it (if someone did, and touched none of
+the operation's files, the change is validated again on top of theirs), and only then writes
+the files into the work tree. A journal in `.git/modelops/` lets the next transaction finish
+the work-tree part of one that was killed after its commit; one killed before its commit left
+nothing behind.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from modelops.errors import GitError, ModelopsError
+from modelops.errors import ConflictError, GitError
 from modelops.registry.files import digest, read_optional, write_atomic
 from modelops.registry.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from modelops.registry.git import Repo
+
+ATTEMPTS = 3  # commits when others keep moving HEAD meanwhile
 
 
 @dataclass(frozen=True)
@@ -44,92 +51,136 @@ class Changeset:
 
 @dataclass
 class Transaction:
-    """Writes to the registry at `root` (the folder `prefix` of `repo`) while its lock is held."""
+    """Writes to the registry at `root` (the folder `prefix` of `repo`) while its lock is held.
+    `load` reads the registry as committed at a commit (None: an empty registry)."""
 
     repo: Repo
     root: Path
     prefix: str
-    journal: Path
+    state: Path  # the folder modelops keeps its state in, under the git directory
+    load: Callable[[str | None], Snapshot]
+    base: str | None = field(init=False)  # the commit the snapshot was read at
     snapshot: Snapshot = field(init=False)
     notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.recover()
+        self.base = self.repo.head()
+        self.snapshot = self.load(self.base)
+
+    @property
+    def journal(self) -> Path:
+        return self.state / "journal.json"
+
+    @property
+    def scratch(self) -> Path:
+        """Where temporary files are made: never in a folder the registry is loaded from."""
+        return self.state / "tmp"
 
     def _repo_path(self, path: str) -> str:
         return f"{self.prefix}/{path}" if self.prefix else path
 
+    def refuse_unsafe_state(self) -> None:
+        problem = self.repo.operation_in_progress()
+        if problem:
+            raise GitError(f"modelops does not commit now: {problem}")
+
     def commit(self, change: Changeset) -> str | None:
-        """Validate, write and commit `change`; None when it changes nothing."""
-        current = {p: self.snapshot.read(p) for p in change.writes}
-        writes = {p: c for p, c in change.writes.items() if current[p] != c}
+        """Validate, commit and write `change`; None when it changes nothing."""
+        writes = {p: c for p, c in change.writes.items() if self.snapshot.read(p) != c}
         if not writes:
             return None
-        result = self.snapshot.with_changes(writes)
-        result.require_valid()
-        repo = self.repo
+        self.refuse_unsafe_state()
+        result = self.snapshot.with_changes(writes).require_valid()
         paths = [self._repo_path(p) for p in sorted(writes)]
-        dirty = repo.dirty(paths)
-        if dirty:
-            listed = ", ".join(dirty)
+        changed = self.repo.changed(paths)
+        if changed:
             raise GitError(
-                f"{listed}: uncommitted changes in a file this operation must change "
+                f"{', '.join(changed)}: uncommitted changes in a file this operation must change "
                 "(commit or discard them first; see 'git status')"
             )
-        self._write_journal(change.op, {self._repo_path(p): c for p, c in writes.items()})
-        try:
-            for path, content in writes.items():
-                write_atomic(self.root / path, content)
-            sha = repo.commit(paths, change.message())
-        except BaseException:
-            self._undo(paths)
-            raise
-        self.journal.unlink()
+        in_repo = {self._repo_path(p): c for p, c in writes.items()}
+        old = {p: self.snapshot.read(p) for p in writes}
+        from modelops.registry.git import HeadMoved
+
+        for attempt in range(1, ATTEMPTS + 1):
+            sha = self.repo.commit_files(in_repo, change.message(), self.base)
+            self._write_journal(change.op, sha, old, writes)
+            try:
+                self.repo.advance(sha, self.base, paths, change.summary)
+                break
+            except HeadMoved as exc:
+                self.journal.unlink(missing_ok=True)
+                if attempt == ATTEMPTS:
+                    raise ConflictError(f"{exc.message}, {ATTEMPTS} times; retry") from None
+                result = self._rebase(writes, old)
+        self._write_work_tree(old, writes)
+        self.journal.unlink(missing_ok=True)
         self.snapshot = result
         return sha
 
-    def _write_journal(self, op: str, writes: dict[str, bytes | None]) -> None:
-        entry = {"op": op, "paths": {p: digest(c) for p, c in writes.items()}}
-        write_atomic(self.journal, json.dumps(entry, indent=2).encode())
+    def _rebase(self, writes: dict[str, bytes | None], old: dict[str, bytes | None]) -> Snapshot:
+        """Someone committed meanwhile: go on from their commit if it left our files alone."""
+        head = self.repo.head()
+        fresh = self.load(head)
+        touched = sorted(p for p in writes if fresh.read(p) != old[p])
+        if touched:
+            raise ConflictError(
+                f"{', '.join(touched)}: committed by someone else while this operation ran; "
+                "nothing was committed (look at 'git log', then retry)"
+            )
+        self.base, self.snapshot = head, fresh
+        return fresh.with_changes(writes).require_valid()
 
-    def _undo(self, paths: list[str]) -> None:
-        try:
-            self.repo.restore(paths)
-            for path in paths:
-                full = self.repo.top / path
-                if full.exists() and not self.repo.tracked(path):
-                    full.unlink()
-        except ModelopsError as exc:
-            self.notes.append(f"could not undo the writes: {exc.message}")
-            return
-        self.journal.unlink(missing_ok=True)
+    def _write_journal(
+        self, op: str, commit: str, old: dict[str, bytes | None], new: dict[str, bytes | None]
+    ) -> None:
+        entry = {
+            "op": op,
+            "commit": commit,
+            "paths": {p: {"old": digest(old[p]), "new": digest(new[p])} for p in new},
+        }
+        write_atomic(self.journal, json.dumps(entry, indent=2).encode(), self.scratch)
+
+    def _write_work_tree(self, old: dict[str, bytes | None], new: dict[str, bytes | None]) -> None:
+        """The committed files into the work tree, except where someone edited them since."""
+        kept = []
+        for path, content in new.items():
+            target = self.root / path
+            if digest(read_optional(target)) not in (digest(old[path]), digest(content)):
+                kept.append(path)
+                continue
+            write_atomic(target, content, self.scratch)
+        if kept:
+            self.notes.append(
+                f"{', '.join(kept)}: edited while the operation ran, so left as you saved it "
+                "(the commit holds the operation's version; see 'git diff')"
+            )
 
     def recover(self) -> None:
-        """Undo the uncommitted writes of an operation that was killed half-way."""
+        """Finish an operation that was killed half-way: one that committed gets its files
+        written into the work tree; one that did not left nothing to undo."""
+        for leftover in self.scratch.glob("*") if self.scratch.is_dir() else ():
+            leftover.unlink(missing_ok=True)
         if not self.journal.exists():
             return
         try:
-            entry = json.loads(self.journal.read_bytes())
-            intended: dict[str, str | None] = entry["paths"]
+            entry: dict[str, Any] = json.loads(self.journal.read_bytes())
+            commit, op, paths = entry["commit"], entry["op"], entry["paths"]
         except (ValueError, KeyError, TypeError):
             self.journal.unlink()
+            self.notes.append("an unreadable journal of an interrupted operation was removed")
             return
-        repo = self.repo
-        top = repo.top
-        committed = repo.has_commits() and all(
-            digest(repo.read_blob("HEAD", p)) == d for p, d in intended.items()
-        )
-        if not committed:
-            ours = [p for p, d in intended.items() if digest(read_optional(top / p)) == d]
-            theirs = sorted(set(intended) - set(ours))
-            if ours:
-                repo.restore(ours)
-                for path in ours:
-                    if (top / path).exists() and not repo.tracked(path):
-                        (top / path).unlink()
-            self.notes.append(
-                f"an interrupted '{entry.get('op', '?')}' was undone ({len(ours)} file(s) restored)"
-                + (
-                    f"; left alone because they were edited since: {', '.join(theirs)}"
-                    if theirs
-                    else ""
-                )
-            )
+        if self.repo.is_ancestor(commit):
+            self._complete(commit, paths)
+            self.notes.append(f"an interrupted '{op}' had committed {commit[:10]}; now completed")
+        else:
+            self.notes.append(f"an interrupted '{op}' had not committed; nothing was changed")
         self.journal.unlink()
+
+    def _complete(self, commit: str, paths: dict[str, dict[str, str | None]]) -> None:
+        new = {p: self.repo.read_blob(commit, self._repo_path(p)) for p in paths}
+        self.repo.sync_index(commit, [self._repo_path(p) for p in paths])
+        for path, digests in paths.items():
+            if digest(read_optional(self.root / path)) == digests["old"]:
+                write_atomic(self.root / path, new[path], self.scratch)
