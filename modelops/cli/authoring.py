@@ -13,12 +13,13 @@ import click
 
 from modelops.cli.common import lock_timeout, open_registry, registry_option
 from modelops.cli.output import note, say
-from modelops.errors import Exit, ModelopsError, UsageError
+from modelops.errors import Exit, ModelopsError, NotFoundError, UsageError
 from modelops.registry import authoring
 from modelops.registry.snapshot import Snapshot
 from modelops.registry.store import Registry
 from modelops.registry.store import init as init_registry
 from modelops.registry.transaction import Changeset
+from modelops.spec.avatar import AVATAR_MAX_BYTES, ImageError
 
 
 def _apply(registry: Registry, make: Callable[[Snapshot], Changeset], unchanged: str) -> int:
@@ -112,14 +113,47 @@ def create(
 def set_(
     model_id: str, assignments: tuple[str, ...], unset: tuple[str, ...], registry_dir: str | None
 ) -> int:
-    """Set fields of model ID, e.g. parameters.temperature=0.3 or tags=[a,b]."""
+    """Set fields of model ID, e.g. parameters.temperature=0.3 or tags=[a,b].
+
+    avatar=PATH takes an image file from anywhere and commits it into avatars/ with the model;
+    avatar=https://... links an image instead.
+    """
     pairs = [authoring.parse_assignment(a) for a in assignments]
     keys = [authoring.parse_key(k) for k in unset]
+    registry = open_registry(registry_dir)
+    avatar = None
+    for i, (loc, value) in enumerate(pairs):
+        if loc == ("avatar",) and isinstance(value, str) and ":" not in value:
+            avatar = _avatar(registry, model_id, value)
+            pairs[i] = (loc, avatar[0])
     return _apply(
-        open_registry(registry_dir),
-        lambda s: authoring.set_fields(s, model_id, pairs, keys),
+        registry,
+        lambda s: authoring.set_fields(s, model_id, pairs, keys, avatar),
         f"nothing changed: {model_id} already has these values",
     )
+
+
+def _avatar(registry: Registry, model_id: str, given: str) -> tuple[str, bytes]:
+    """The image file `given` (from the current folder, else the registry), and where it goes."""
+    for path in (Path.cwd() / given, registry.root / given):
+        if path.is_symlink():
+            raise ModelopsError(f"{given}: a symbolic link (give the image file itself)")
+        if not path.is_file():
+            continue
+        resolved = path.resolve()
+        if resolved == registry.repo.git_dir or registry.repo.git_dir in resolved.parents:
+            raise ModelopsError(f"{given}: inside the git directory (give an image file)")
+        if resolved.stat().st_size > AVATAR_MAX_BYTES:
+            raise ModelopsError(
+                f"{given}: larger than {AVATAR_MAX_BYTES // 1024} KiB (shrink the image)"
+            )
+        inside = registry.root in resolved.parents
+        relative = resolved.relative_to(registry.root).as_posix() if inside else None
+        try:
+            return authoring.avatar_file(model_id, resolved.read_bytes(), relative)
+        except ImageError as exc:
+            raise ModelopsError(f"{given}: {exc}") from None
+    raise NotFoundError(f"{given}: no such image file (give a PNG, JPEG, GIF or WebP file)")
 
 
 def _run_editor(path: Path) -> None:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from pathlib import PurePosixPath
 from typing import Any
 
 from modelops.errors import NotFoundError, UsageError
 from modelops.registry.snapshot import Snapshot
 from modelops.registry.transaction import Changeset
 from modelops.spec import names, yamledit, yamlread
+from modelops.spec.avatar import EXTENSIONS, SUFFIXES, check_image
 from modelops.spec.base import Loc
 from modelops.spec.layout import expects_text, formatted, key_order, render_new, styled
 from modelops.spec.model import FIELDS, SPEC_VERSION, model_path
@@ -74,8 +76,13 @@ def parse_assignment(text: str) -> tuple[Loc, Any]:
 
 
 def set_fields(
-    snapshot: Snapshot, model_id: str, assignments: Sequence[tuple[Loc, Any]], unset: Sequence[Loc]
+    snapshot: Snapshot,
+    model_id: str,
+    assignments: Sequence[tuple[Loc, Any]],
+    unset: Sequence[Loc],
+    avatar: tuple[str, bytes] | None = None,
 ) -> Changeset:
+    """`avatar` is an image file to commit with the model, at its registry path."""
     if not assignments and not unset:
         raise UsageError("nothing to set (give KEY=VALUE pairs or --unset KEY)")
 
@@ -90,15 +97,45 @@ def set_fields(
                 raise UsageError(f"'{yamlread.dotted(loc)}' is not set in {model_id}")
 
     content = _edit(snapshot, model_id, mutate)
-    shown = [f"{yamlread.dotted(loc)}={_short(v)}" for loc, v in assignments]
-    shown += [f"unset {yamlread.dotted(loc)}" for loc in unset]
+    sets = [f"{yamlread.dotted(loc)}={_short(v)}" for loc, v in assignments]
+    unsets = [yamlread.dotted(loc) for loc in unset]
+    writes: dict[str, bytes | None] = {snapshot.get(model_id).path: content}
+    if avatar is not None:
+        writes[avatar[0]] = avatar[1]
     return Changeset(
         op="set",
-        summary=f"Set {', '.join(shown)} on {model_id}"[:120],
-        writes={snapshot.get(model_id).path: content},
+        summary=_set_subject(model_id, sets, unsets),
+        writes=writes,
         models=(model_id,),
-        details=tuple(shown) if len(shown) > 1 else (),
+        details=(*sets, *(f"unset {key}" for key in unsets)) if len(sets) + len(unsets) > 1 else (),
     )
+
+
+SUBJECT_WIDTH = 100  # longer subjects name the count, and the body lists the fields
+
+
+def _set_subject(model_id: str, sets: list[str], unsets: list[str]) -> str:
+    parts = [
+        f"set {', '.join(sets)}" if sets else "",
+        f"unset {', '.join(unsets)}" if unsets else "",
+    ]
+    text = " and ".join(p for p in parts if p)
+    subject = f"{text[0].upper()}{text[1:]} on {model_id}"
+    if len(subject) <= SUBJECT_WIDTH:
+        return subject
+    count = len(sets) + len(unsets)
+    return f"Change {count} field{'s' if count != 1 else ''} of {model_id}"
+
+
+def avatar_file(model_id: str, content: bytes, root_relative: str | None) -> tuple[str, bytes]:
+    """Where an image given to `set avatar=PATH` goes in the registry: where it is, when it is
+    a file of avatars/ already, else avatars/<id>.<its format's suffix>. The image is checked
+    (ImageError says why it cannot be used)."""
+    kind = check_image(content)
+    where = PurePosixPath(root_relative or "")
+    if where.parent == PurePosixPath("avatars") and SUFFIXES.get(where.suffix.lower()) == kind:
+        return where.as_posix(), content
+    return f"avatars/{model_id}.{EXTENSIONS[kind]}", content
 
 
 def _short(value: Any) -> str:

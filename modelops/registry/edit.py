@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelops.errors import ConflictError, GitError, ModelopsError, Problem, SpecError
+from modelops.registry.authoring import SUBJECT_WIDTH
 from modelops.registry.files import write_atomic
 from modelops.registry.snapshot import parse_model
 from modelops.registry.store import Registry
@@ -83,11 +84,15 @@ def edit(registry: Registry, model_id: str, editor: Editor, timeout: float) -> E
             if problems or new is None:
                 continue
             keys = changed_keys(before, new.spec.to_data())
+            summary = f"Edit {model_id}: {', '.join(keys)}" if keys else f"Edit {model_id}"
+            if len(summary) > SUBJECT_WIDTH:
+                summary = f"Edit {len(keys)} fields of {model_id}"
             change = Changeset(
                 op="edit",
-                summary=f"Edit {model_id}: {', '.join(keys)}"[:120] if keys else f"Edit {model_id}",
+                summary=summary,
                 writes={path: body},
                 models=(model_id,),
+                details=tuple(keys) if len(keys) > 1 else (),
             )
             with registry.transaction(timeout) as tx:
                 notes += tx.notes

@@ -10,10 +10,14 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, content: bytes | None, scratch: Path | None = None) -> None:
+def write_atomic(
+    path: Path, content: bytes | None, scratch: Path | None = None, durable: bool = True
+) -> None:
     """Replace `path` in one step; None deletes it. The temporary file is made in `scratch`
     when given (so a crash never leaves one beside the registry's files), else beside `path`;
-    a `scratch` on another file system falls back to beside `path`."""
+    a `scratch` on another file system falls back to beside `path`. Not `durable`: the data
+    is not forced to disk first (for copies that can be recovered, like work-tree files of a
+    commit)."""
     if content is None:
         path.unlink(missing_ok=True)
         return
@@ -28,7 +32,8 @@ def write_atomic(path: Path, content: bytes | None, scratch: Path | None = None)
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
         Path(tmp).chmod(mode)
         Path(tmp).replace(path)

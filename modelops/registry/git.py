@@ -1,23 +1,20 @@
-"""Every git call modelops makes, and the only user of gitpython.
+"""Every git call modelops makes, and the only user of gitpython; its errors become
+`GitError` and `NotFoundError` here, with a sentence that says what to do.
 
-Commits are made without touching the user's index or work tree on the way: the new tree is
-built in a private index (`GIT_INDEX_FILE`) from HEAD plus the operation's files, committed
-with `commit-tree`, and HEAD moves only if it still points where the operation started
-(`update-ref` with the old value). Only then are the user's index entries and work-tree files
-for exactly those paths brought up to date, under git's own index lock, so a `git add` or
-`git commit` of the user's never mixes with a modelops commit. File lists travel on stdin,
-never on a command line.
-
-gitpython's exceptions are translated here into `GitError` and `NotFoundError`, with a
-sentence that says what to do.
-"""
+A commit is built in a private index (`GIT_INDEX_FILE`) from HEAD plus the operation's files,
+HEAD moves only if it still points where the operation started, and the user's index entries
+for exactly those paths follow, all under git's own index lock, so a `git add` or `git commit`
+of the user's never mixes with a modelops commit. File lists travel on stdin, never on a
+command line."""
 
 from __future__ import annotations
 
 import hashlib
-import io
 import os
+import shutil
 import subprocess
+import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -31,6 +28,10 @@ from modelops.errors import ConflictError, GitError, NotFoundError
 FALLBACK_NAME, FALLBACK_EMAIL = "modelops", "modelops@localhost"
 FILE_MODE = "100644"
 _LINK_MODE = 0o120000
+_INDEX_LOCKED = (
+    "another git process is running in this repository; if none is, "
+    "remove .git/index.lock and retry"
+)
 _STATES = (  # (file or folder in the git dir, what is in progress, how to end it)
     ("rebase-merge", "a rebase", "git rebase --continue' or 'git rebase --abort"),
     ("rebase-apply", "a rebase or 'git am'", "git rebase --continue' or 'git rebase --abort"),
@@ -62,6 +63,8 @@ class Repo:
         self._trees: dict[str, Any] = {}
         self._blob_ids: dict[tuple[str, str], str] = {}  # (commit, path) -> blob, from listings
         self._listings: dict[tuple[str, str], dict[str, tuple[str, int]]] = {}
+        reader = self._repo.config_reader()
+        self._hash = str(reader.get_value("extensions", "objectformat", "sha1"))
 
     @staticmethod
     def find(path: Path) -> Repo | None:
@@ -98,17 +101,11 @@ class Repo:
             message = next((ln for ln in lines if ln.startswith(("fatal:", "error:"))), "")
             message = message or (lines[-1] if lines else f"exit {proc.returncode}")
             if "index.lock" in error:
-                message += (
-                    " (another git process is running in this repository; if none is, "
-                    "remove .git/index.lock and retry)"
-                )
+                message += f" ({_INDEX_LOCKED})"
             raise GitError(f"{what} failed: {message}")
         return proc.stdout.decode(errors="surrogateescape")
 
     # --- reading ---
-
-    def has_commits(self) -> bool:
-        return self.head() is not None
 
     def head(self) -> str | None:
         """The commit HEAD points at, or None on an unborn branch."""
@@ -168,51 +165,48 @@ class Repo:
         return bytes(self._repo.odb.stream(bytes.fromhex(sha)).read())
 
     def read_blob(self, rev: str, path: str) -> bytes | None:
-        """The file at `path` in commit `rev`, or None (also for a symbolic link)."""
+        """The file at `path` in commit `rev`, or None (also for a symbolic link). Folders
+        are listed once (gitpython re-parses a tree on every path lookup)."""
         known = self._blob_ids.get((rev, path))
-        if known is not None:  # listed already: skip the tree walk, which re-parses trees
-            return self.read_object(known)
-        try:
-            blob = self._tree(rev) / path
-        except KeyError:
-            return None
-        if blob.type != "blob" or blob.mode == _LINK_MODE:
-            return None
-        return bytes(blob.data_stream.read())
+        if known is None:
+            entry = self._committed(self.resolve(rev), path)
+            if entry is None or entry[1] == _LINK_MODE:
+                return None
+            known = entry[0]
+        return self.read_object(known)
 
     def blob_id(self, content: bytes) -> str:
         """The id git gives a file with `content`, computed here."""
-        reader = self._repo.config_reader()
-        algorithm = str(reader.get_value("extensions", "objectformat", "sha1"))
-        return hashlib.new(algorithm, b"blob %d\0%s" % (len(content), content)).hexdigest()
+        return hashlib.new(self._hash, b"blob %d\0%s" % (len(content), content)).hexdigest()
 
-    def changed(self, paths: list[str]) -> list[str]:
-        """Of `paths` (repository-relative), those whose file in the work tree or whose staged
-        version differs from HEAD: local edits that an operation must not overwrite."""
+    def changed(
+        self, paths: list[str], wanted: Mapping[str, bytes | None] | None = None
+    ) -> list[str]:
+        """Of `paths`, those whose work-tree or staged version differs from HEAD and from what
+        the operation writes there (`wanted`): local edits it must not overwrite."""
         if not paths:
             return []
+        wanted = wanted or {}
         head = self.head()
         staged = self._staged({p.rsplit("/", 1)[0] if "/" in p else "" for p in paths})
         out = []
         for path in paths:
             committed = self._committed(head, path)
-            want = committed[0] if committed else None
+            fine = {committed[0] if committed else None}
+            if path in wanted:
+                content = wanted[path]
+                fine.add(None if content is None else self.blob_id(content))
             file = self.top / path
             on_disk = self.blob_id(file.read_bytes()) if file.is_file() else None
-            if file.is_symlink() or on_disk != want or staged.get(path) != want:
+            if file.is_symlink() or on_disk not in fine or staged.get(path) not in fine:
                 out.append(path)
         return sorted(out)
 
     def _staged(self, folders: set[str]) -> dict[str, str]:
         """Blob ids in the user's index, by path, for the files in `folders`."""
-        out = self._run(
-            ["ls-files", "-s", "-z", "--", *sorted(f or "." for f in folders)], "git ls-files"
-        )
-        staged = {}
-        for entry in filter(None, out.split("\0")):
-            meta, path = entry.split("\t", 1)
-            staged[path] = meta.split()[1]
-        return staged
+        args = ["ls-files", "-s", "-z", "--", *sorted(f or "." for f in folders)]
+        entries = (e.split("\t", 1) for e in self._run(args, "git ls-files").split("\0") if e)
+        return {path: meta.split()[1] for meta, path in entries}
 
     def operation_in_progress(self) -> str | None:
         """Why a commit now would be lost or misplaced: a rebase, merge, cherry-pick, revert
@@ -233,7 +227,7 @@ class Repo:
     def log(self, fmt: str, folder: str, revisions: str | None = None) -> str:
         """`git log -z --name-only` of `revisions` (default HEAD; ranges such as main..HEAD
         work) for the commits that touched `folder`, in format `fmt`; "" without commits."""
-        if not self.has_commits():
+        if self.head() is None:
             return ""
         args = ["log", "-z", f"--format={fmt}", "--name-only", "--no-renames"]
         if revisions:
@@ -247,10 +241,7 @@ class Repo:
 
     def names_in_history(self, folder: str, rev: str = "HEAD") -> set[str]:
         """Every file name that was ever directly inside `folder` in the history of `rev`."""
-        if not self.has_commits():
-            return set()
-        args = ["log", "-z", "--format=", "--name-only", "--no-renames", rev, "--", folder]
-        out = self._run(args, "git log")
+        out = self.log("", folder, rev)
         prefix = f"{folder}/" if folder else ""
         names = (p.lstrip("\n") for p in out.split("\0"))
         return {
@@ -260,18 +251,19 @@ class Repo:
     # --- writing ---
 
     def commit_files(
-        self, writes: Mapping[str, bytes | None], message: str, parent: str | None
+        self,
+        writes: Mapping[str, bytes | None],
+        message: str,
+        parent: str | None,
+        hooks: bool = True,
     ) -> str:
-        """A commit of `parent`'s tree with `writes` (repository-relative; None deletes),
-        built in a private index. Nothing else changes: HEAD, the user's index and work tree
-        are left alone (see `advance`)."""
-        lines = []
-        for path, content in sorted(writes.items()):
-            if content is None:
-                lines.append(f"0 {'0' * 40}\t{path}")
-            else:
-                sha = self._store_blob(content)
-                lines.append(f"{self._mode(parent, path)} {sha}\t{path}")
+        """A commit of `parent`'s tree with `writes` (repository-relative; None deletes), built
+        in a private index; HEAD, the user's index and work tree are left alone."""
+        stored = self._store_blobs([c for c in writes.values() if c is not None])
+        lines = [
+            f"{self._mode(parent, p)} {stored[c]}\t{p}" if c is not None else _removal(p)
+            for p, c in sorted(writes.items())
+        ]
         state = self.git_dir / "modelops"
         index, message_file = state / f"index-{os.getpid()}", state / f"message-{os.getpid()}"
         state.mkdir(parents=True, exist_ok=True)
@@ -281,10 +273,11 @@ class Repo:
             self._run(read, "git read-tree", env=env)
             stdin = "".join(f"{line}\0" for line in lines).encode(errors="surrogateescape")
             self._run(["update-index", "-z", "--index-info"], "git update-index", stdin, env)
-            self._hook("pre-commit", env)  # the user's hooks see what is committed, as git's do
-            message_file.write_text(message, encoding="utf-8")
-            self._hook("commit-msg", env, str(message_file))
-            message = message_file.read_text(encoding="utf-8")
+            if hooks:  # the user's hooks see what is committed, as git's do
+                self._hook("pre-commit", env)
+                message_file.write_text(message, encoding="utf-8")
+                self._hook("commit-msg", env, str(message_file))
+                message = message_file.read_text(encoding="utf-8")
             tree = self._run(["write-tree"], "git write-tree", env=env).strip()
         finally:
             index.unlink(missing_ok=True)
@@ -302,12 +295,23 @@ class Repo:
                 f"the {name} hook refused the commit: {said[-1] if said else 'no reason given'}"
             )
 
-    def _store_blob(self, content: bytes) -> str:
-        """Write a blob into the object database, in this process (no process per file)."""
-        from gitdb import IStream
-
-        stored = self._repo.odb.store(IStream(b"blob", len(content), io.BytesIO(content)))
-        return str(stored.hexsha.decode() if isinstance(stored.hexsha, bytes) else stored.hexsha)
+    def _store_blobs(self, contents: list[bytes]) -> dict[bytes, str]:
+        """Write blobs into the object database with one git process for all of them."""
+        unique = list(dict.fromkeys(contents))
+        if not unique:
+            return {}
+        (self.git_dir / "modelops").mkdir(exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="blobs-", dir=self.git_dir / "modelops"))
+        try:
+            for i, content in enumerate(unique):
+                (folder / str(i)).write_bytes(content)
+            stdin = "".join(f"{folder / str(i)}\n" for i in range(len(unique))).encode()
+            ids = self._run(
+                ["hash-object", "-w", "--stdin-paths", "--no-filters"], "git hash-object", stdin
+            )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return dict(zip(unique, ids.split(), strict=True))
 
     def _mode(self, commit: str | None, path: str) -> str:
         committed = self._committed(commit, path)
@@ -316,55 +320,49 @@ class Repo:
         return f"{committed[1]:o}"
 
     def _identity(self) -> dict[str, str]:
-        """Author and committer where the configuration lacks them, keeping what is set."""
-        reader = self._repo.config_reader()
+        """Author and committer where git's configuration lacks them, keeping what is set."""
         env: dict[str, str] = {}
         for key, fallback, variables in (
             ("name", FALLBACK_NAME, ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME")),
             ("email", FALLBACK_EMAIL, ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL")),
         ):
-            if not reader.has_option("user", key):
+            if self._proc(["config", f"user.{key}"]).returncode != 0:
                 env.update({v: fallback for v in variables if not os.environ.get(v)})
         return env
 
-    def advance(self, commit: str, expected: str | None, paths: list[str], subject: str) -> None:
-        """Move HEAD from `expected` to `commit` and bring the user's index entries for `paths`
-        up to date, holding git's index lock meanwhile so that no `git add` or `git commit`
-        of the user's can interleave. Raises HeadMoved when HEAD is no longer `expected`."""
-        with self._index_lock() as locked:
-            current = self.head()
-            if current != expected:
-                was, now = (expected or "nothing")[:10], (current or "nothing")[:10]
-                raise HeadMoved(f"HEAD moved from {was} to {now} while the operation ran")
-            self._run(
-                ["update-ref", "-m", f"modelops: {subject}", "HEAD", commit, expected or ""],
-                "git update-ref",
-            )
-            self._write_index(locked, commit, paths)
-        self._hook("post-commit", {})
-
-    def sync_index(self, commit: str, paths: list[str]) -> None:
-        """Bring the user's index entries for `paths` to their state in `commit`."""
-        with self._index_lock() as locked:
-            self._write_index(locked, commit, paths)
-
     @contextmanager
-    def _index_lock(self) -> Iterator[Path]:
+    def index_locked(self, timeout: float = 10.0) -> Iterator[Path]:
+        """Hold git's own index lock, so that no `git add` or `git commit` of the user's can
+        interleave; a lock held by another git process is waited for, up to `timeout`."""
         lock = self.git_dir / "index.lock"
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            raise GitError(
-                "another git process is using the index (.git/index.lock exists); wait for it "
-                "to finish, or remove .git/index.lock if no git process is running, then retry"
-            ) from None
-        os.close(fd)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+                break
+            except FileExistsError:
+                if time.monotonic() > deadline:
+                    raise GitError(f".git/index.lock exists: {_INDEX_LOCKED}") from None
+                time.sleep(0.01)
         try:
             yield lock
         finally:
             lock.unlink(missing_ok=True)
 
-    def _write_index(self, locked: Path, commit: str, paths: list[str]) -> None:
+    def move_head(self, commit: str, expected: str | None, subject: str) -> None:
+        """HEAD to `commit`, only if it still points at `expected` (raises HeadMoved)."""
+        current = self.head()
+        if current != expected:
+            was, now = (expected or "nothing")[:10], (current or "nothing")[:10]
+            raise HeadMoved(f"HEAD moved from {was} to {now} while the operation ran")
+        args = ["update-ref", "-m", f"modelops: {subject}", "HEAD", commit, expected or ""]
+        self._run(args, "git update-ref")
+
+    def committed(self) -> None:
+        """What git does after a commit: the user's post-commit hook (its failure is ignored)."""
+        self._hook("post-commit", {})
+
+    def write_index(self, locked: Path, commit: str, paths: list[str]) -> None:
         """The user's index with `paths` as in `commit`, written through the held lock file."""
         scratch = self.git_dir / "modelops" / f"index-user-{os.getpid()}"
         index = self.git_dir / "index"
@@ -374,13 +372,12 @@ class Repo:
                 scratch.write_bytes(index.read_bytes())
             else:
                 self._run(["read-tree", "--empty"], "git read-tree", env=env)
-            lines = []
-            for path in paths:
-                content = self.read_blob(commit, path)
-                if content is None:
-                    lines.append(f"0 {'0' * 40}\t{path}")
-                else:
-                    lines.append(f"{self._mode(commit, path)} {self.blob_id(content)}\t{path}")
+            lines = [
+                f"{committed[1]:o} {committed[0]}\t{path}"
+                if (committed := self._committed(commit, path))
+                else _removal(path)
+                for path in paths
+            ]
             stdin = "".join(f"{line}\0" for line in lines).encode(errors="surrogateescape")
             self._run(["update-index", "-z", "--index-info"], "git update-index", stdin, env)
             locked.write_bytes(scratch.read_bytes())
@@ -394,3 +391,8 @@ class Repo:
             self._run(["merge-base", "--is-ancestor", commit, of], "git merge-base")
             return True
         return False
+
+
+def _removal(path: str) -> str:
+    """An `update-index --index-info` line that removes `path`."""
+    return f"0 {'0' * 40}\t{path}"

@@ -162,7 +162,7 @@ def init(path: Path, cwd: Path) -> tuple[Registry, str]:
         "avatars/.gitkeep": b"",
         "conversations/.gitkeep": b"",
     }
-    problem = repo.operation_in_progress() if repo.has_commits() else None
+    problem = repo.operation_in_progress() if repo.head() else None
     if problem:
         raise GitError(f"modelops does not commit now: {problem}")
     paths = [registry.repo_path(p) for p in files]
@@ -170,9 +170,13 @@ def init(path: Path, cwd: Path) -> tuple[Registry, str]:
     if existing:
         raise GitError(f"{', '.join(existing)}: already exists (move it away, then retry)")
     change = Changeset(op="init", summary="Initialise the modelops registry", writes={}, models=())
-    head = repo.head()
-    sha = repo.commit_files(dict(zip(paths, files.values(), strict=True)), change.message(), head)
-    repo.advance(sha, head, paths, change.summary)
+    with repo.index_locked() as locked:
+        head = repo.head()
+        writes = dict(zip(paths, files.values(), strict=True))
+        sha = repo.commit_files(writes, change.message(), head)
+        repo.move_head(sha, head, change.summary)
+        repo.write_index(locked, sha, paths)
+    repo.committed()
     for name, content in files.items():
         write_atomic(root / name, content)
     return registry, sha

@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 from modelops.errors import ConflictError, GitError
 from modelops.registry.files import digest, read_optional, write_atomic
 from modelops.registry.snapshot import Snapshot
+from modelops.spec.model import model_path
 
 if TYPE_CHECKING:
     from modelops.registry.git import Repo
 
-ATTEMPTS = 3  # commits when others keep moving HEAD meanwhile
+ATTEMPTS = 20  # HEAD moves under `git commit` without git's index lock: build on it again
 
 
 @dataclass(frozen=True)
@@ -92,32 +93,50 @@ class Transaction:
             return None
         self.refuse_unsafe_state()
         result = self.snapshot.with_changes(writes).require_valid()
+        self._refuse_uncommitted_bases(result, writes)
         paths = [self._repo_path(p) for p in sorted(writes)]
-        changed = self.repo.changed(paths)
+        in_repo = {self._repo_path(p): c for p, c in writes.items()}
+        changed = self.repo.changed(paths, in_repo)
         if changed:
             raise GitError(
                 f"{', '.join(changed)}: uncommitted changes in a file this operation must change "
                 "(commit or discard them first; see 'git status')"
             )
-        in_repo = {self._repo_path(p): c for p, c in writes.items()}
         old = {p: self.snapshot.read(p) for p in writes}
-        from modelops.registry.git import HeadMoved
-
-        for attempt in range(1, ATTEMPTS + 1):
-            sha = self.repo.commit_files(in_repo, change.message(), self.base)
-            self._write_journal(change.op, sha, old, writes)
-            try:
-                self.repo.advance(sha, self.base, paths, change.summary)
-                break
-            except HeadMoved as exc:
-                self.journal.unlink(missing_ok=True)
-                if attempt == ATTEMPTS:
-                    raise ConflictError(f"{exc.message}, {ATTEMPTS} times; retry") from None
-                result = self._rebase(writes, old)
+        message = change.message()
+        sha = self.repo.commit_files(in_repo, message, self.base)  # runs the user's hooks
+        with self.repo.index_locked() as locked:
+            for attempt in range(1, ATTEMPTS + 1):
+                if self.repo.head() != self.base:  # someone committed since this one began
+                    result = self._rebase(writes, old)
+                    sha = self.repo.commit_files(in_repo, message, self.base, hooks=False)
+                self._write_journal(change.op, sha, old, writes)
+                try:
+                    self.repo.move_head(sha, self.base, change.summary)
+                    break
+                except ConflictError as exc:  # HEAD moved: build on it again
+                    if attempt == ATTEMPTS:
+                        self.journal.unlink(missing_ok=True)
+                        raise ConflictError(f"{exc.message}, {ATTEMPTS} times; retry") from None
+            self.repo.write_index(locked, sha, paths)
+        self.repo.committed()
         self._write_work_tree(old, writes)
         self.journal.unlink(missing_ok=True)
         self.snapshot = result
         return sha
+
+    def _refuse_uncommitted_bases(self, result: Snapshot, writes: dict[str, bytes | None]) -> None:
+        """A model based on a model that exists only as an uncommitted file would reach the
+        commit based on an Ollama model of that name instead."""
+        for model in result.models.values():
+            base = model.spec.base
+            if model.path in writes and base not in result.models:
+                draft = model_path(base)
+                if (self.root / draft).is_file():
+                    raise GitError(
+                        f"{result.source.shown(model.path)}: base '{base}' is a model that is not "
+                        f"committed yet (commit {draft} first, then retry)"
+                    )
 
     def _rebase(self, writes: dict[str, bytes | None], old: dict[str, bytes | None]) -> Snapshot:
         """Someone committed meanwhile: go on from their commit if it left our files alone."""
@@ -150,7 +169,7 @@ class Transaction:
             if digest(read_optional(target)) not in (digest(old[path]), digest(content)):
                 kept.append(path)
                 continue
-            write_atomic(target, content, self.scratch)
+            write_atomic(target, content, self.scratch, durable=False)  # the commit holds it
         if kept:
             self.notes.append(
                 f"{', '.join(kept)}: edited while the operation ran, so left as you saved it "
@@ -179,8 +198,9 @@ class Transaction:
         self.journal.unlink()
 
     def _complete(self, commit: str, paths: dict[str, dict[str, str | None]]) -> None:
-        new = {p: self.repo.read_blob(commit, self._repo_path(p)) for p in paths}
-        self.repo.sync_index(commit, [self._repo_path(p) for p in paths])
+        new = {p: self.repo.read_blob(commit, self._repo_path(p)) for p in paths}  # few: a crash
+        with self.repo.index_locked() as locked:
+            self.repo.write_index(locked, commit, [self._repo_path(p) for p in paths])
         for path, digests in paths.items():
             if digest(read_optional(self.root / path)) == digests["old"]:
                 write_atomic(self.root / path, new[path], self.scratch)

@@ -81,6 +81,8 @@ def rt_set(
                 node[index] = value
             node = node[index]
             continue
+        if not isinstance(node, dict):
+            raise ValueError(f"{part!r} is below a value that holds no keys")
         if part not in node:
             _insert(node, part, value if last else CommentedMap(), order(tuple(loc[:depth])))
         elif last:
