@@ -201,5 +201,53 @@ def test_temporary_and_hidden_files_are_ignored(reg: RegistryFixture):
     assert run("validate").out == "ok: 1 model valid\n"
     (reg.root / "models" / "other.yml").write_text("version: 1\n")
     assert run("validate").err.startswith(
-        "models/other.yml: model files end in .yaml (rename it)\n"
+        "models/other.yml: model files are YAML and end in .yaml (rename it)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (
+            lambda m: (m / "team").mkdir() or (m / "team" / "x.yaml").write_text("version: 1\n"),
+            "models/team: a folder; model files live directly in models/ (move its files up)",
+        ),
+        (
+            lambda m: (m / "x.YAML").write_text("version: 1\n"),
+            "models/x.YAML: model files are YAML and end in .yaml (rename it)",
+        ),
+        (
+            lambda m: (m / "x.json").write_text("{}"),
+            "models/x.json: model files are YAML and end in .yaml (rename it, and write it as YAML)",
+        ),
+        (
+            lambda m: (m / "x.yaml").symlink_to(m / "faq.yaml"),
+            "models/x.yaml: a symbolic link; modelops reads no links (put the file itself here)",
+        ),
+    ],
+    ids=["sub-folder", "upper-case suffix", "json", "symbolic link"],
+)
+def test_nothing_that_looks_like_a_model_is_skipped_silently(reg: RegistryFixture, make, says):
+    reg.add("faq", base="mistral")
+    make(reg.root / "models")
+    result = run("validate")
+    assert result.code == 1
+    assert result.err.splitlines()[0] == says
+
+
+def test_a_linked_avatar_or_model_is_never_read(reg: RegistryFixture, tmp_path: Path):
+    secret = tmp_path / "outside.png"
+    secret.write_bytes(b"not for the registry")
+    (reg.root / "avatars" / "faq.png").symlink_to(secret)
+    reg.add("faq", base="mistral", avatar="avatars/faq.png")
+    result = run("validate")
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        "models/faq.yaml:5:1: avatar: a symbolic link; modelops reads no links "
+        "(put the image itself there)"
+    )
+    (reg.root / "models" / "other.yaml").symlink_to(tmp_path / "other.yaml")
+    (tmp_path / "other.yaml").write_text("version: 1\nid: other\nbase: mistral\nsystem: secret\n")
+    shown = run("show", "other")
+    assert shown.code == 1 and "secret" not in shown.out + shown.err
+    assert run("set", "faq", "avatar=.git/config.png").code == 1

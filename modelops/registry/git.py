@@ -18,7 +18,6 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
 
 import git as gitpython
 from git.exc import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathError
@@ -27,7 +26,7 @@ from modelops.errors import ConflictError, GitError, NotFoundError
 
 FALLBACK_NAME, FALLBACK_EMAIL = "modelops", "modelops@localhost"
 FILE_MODE = "100644"
-_LINK_MODE = 0o120000
+_LINK_MODE, _TREE_MODE = 0o120000, 0o040000
 _INDEX_LOCKED = (
     "another git process is running in this repository; if none is, "
     "remove .git/index.lock and retry"
@@ -60,7 +59,6 @@ class Repo:
             raise GitError(f"{path} is a bare git repository; modelops needs a work tree")
         self.top = Path(self._repo.working_tree_dir or path).resolve()
         self.git_dir = Path(self._repo.git_dir).resolve()
-        self._trees: dict[str, Any] = {}
         self._blob_ids: dict[tuple[str, str], str] = {}  # (commit, path) -> blob, from listings
         self._listings: dict[tuple[str, str], dict[str, tuple[str, int]]] = {}
         reader = self._repo.config_reader()
@@ -123,36 +121,34 @@ class Repo:
                 f"unknown revision '{rev}' (name a commit, branch or tag; see 'git log')"
             ) from None
 
-    def _tree(self, rev: str) -> Any:
-        sha = rev if len(rev) == 40 and rev in self._trees else self.resolve(rev)
-        if sha not in self._trees:
-            self._trees[sha] = self._repo.commit(sha).tree
-        return self._trees[sha]
-
     def _entries(self, commit: str, folder: str) -> dict[str, tuple[str, int]]:
-        """Blob id and mode by path of the files directly in `folder` at `commit` (cached)."""
+        """Blob id and mode by path of what is directly in `folder` at `commit` (cached)."""
         key = (commit, f"{folder}/")
         if key not in self._listings:
             try:
-                tree = self._tree(commit) / folder if folder else self._tree(commit)
-                blobs = list(tree.blobs) if tree.type == "tree" else []
+                root = self._repo.commit(commit).tree
+                tree = root / folder if folder else root
+                blobs = [*tree.blobs, *tree.trees] if tree.type == "tree" else []
             except KeyError:
                 blobs = []
-            self._listings[key] = {b.path: (b.hexsha, b.mode) for b in blobs}
+            self._listings[key] = {str(b.path): (b.hexsha, b.mode) for b in blobs}
         return self._listings[key]
 
     def list_tree(self, rev: str, folder: str) -> dict[str, str]:
         """Blob ids by repository-relative path of the regular files directly in `folder`."""
         commit = self.resolve(rev)
         entries = self._entries(commit, folder)
-        listing = {p: sha for p, (sha, mode) in entries.items() if mode != _LINK_MODE}
+        listing = {
+            p: sha for p, (sha, mode) in entries.items() if mode not in (_LINK_MODE, _TREE_MODE)
+        }
         self._blob_ids.update({(commit, path): sha for path, sha in listing.items()})
         return listing
 
-    def links_in_tree(self, rev: str, folder: str) -> list[str]:
-        """The symbolic links directly in `folder` at `rev`."""
+    def others_in_tree(self, rev: str, folder: str) -> dict[str, str]:
+        """The links and folders directly in `folder` at `rev`: path -> "link" or "folder"."""
         entries = self._entries(self.resolve(rev), folder)
-        return sorted(p for p, (_, mode) in entries.items() if mode == _LINK_MODE)
+        kinds = {_LINK_MODE: "link", _TREE_MODE: "folder"}
+        return {p: kinds[mode] for p, (_, mode) in entries.items() if mode in kinds}
 
     def _committed(self, commit: str | None, path: str) -> tuple[str, int] | None:
         """Blob id and mode of `path` at `commit`, or None."""
@@ -170,7 +166,7 @@ class Repo:
         known = self._blob_ids.get((rev, path))
         if known is None:
             entry = self._committed(self.resolve(rev), path)
-            if entry is None or entry[1] == _LINK_MODE:
+            if entry is None or entry[1] in (_LINK_MODE, _TREE_MODE):
                 return None
             known = entry[0]
         return self.read_object(known)

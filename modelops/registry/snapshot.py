@@ -96,15 +96,11 @@ def load(source: Source) -> Snapshot:
     file_problems: dict[str, list[Problem]] = {}
     config = _load_config(source, file_problems)
     models: dict[str, Model] = {}
+    file_problems.update(_unread(source))
     for path in source.list(MODELS_DIR):
         name = path.rpartition("/")[2]
-        if name.startswith("."):
+        if name.startswith(".") or path in file_problems:
             continue  # editor swap files and our own temporary files
-        if name.endswith(".yml"):
-            file_problems[path] = [
-                Problem(source.shown(path), 0, 0, "", "model files end in .yaml (rename it)")
-            ]
-            continue
         if not name.endswith(".yaml"):
             continue
         content = source.read(path)
@@ -113,6 +109,34 @@ def load(source: Source) -> Snapshot:
     snapshot = Snapshot(source, config, models, file_problems)
     snapshot.cross_problems = _cross_checks(snapshot)
     return snapshot
+
+
+_WRONG_SUFFIX = (".yml", ".yaml", ".json")
+_UNREAD = {
+    "link": "a symbolic link; modelops reads no links (put the file itself here)",
+    "folder": "a folder; model files live directly in models/ (move its files up)",
+}
+
+
+def _unread(source: Source) -> dict[str, list[Problem]]:
+    """What looks like a model but would be skipped: links, sub-folders, `.yml`, `.YAML` and
+    `.json` files. Each is an error, so that nothing is silently left undeployed."""
+    out = {}
+    for path, kind in [*source.others(MODELS_DIR).items()]:
+        if not path.rpartition("/")[2].startswith("."):
+            out[path] = [Problem(source.shown(path), 0, 0, "", _UNREAD[kind])]
+    for path in source.list(MODELS_DIR):
+        name = path.rpartition("/")[2]
+        if name.lower().endswith(_WRONG_SUFFIX) and not name.endswith(".yaml"):
+            why = "model files are YAML and end in .yaml (rename it"
+            why += ", and write it as YAML)" if name.lower().endswith(".json") else ")"
+            out[path] = [Problem(source.shown(path), 0, 0, "", why)]
+    return out
+
+
+def _kinds(source: Source, folder: str, path: str) -> set[str]:
+    others = source.others(folder)
+    return {others.get(path, ""), others.get(folder, "")}
 
 
 def _load_config(source: Source, file_problems: dict[str, list[Problem]]) -> Config | None:
@@ -163,11 +187,15 @@ def _cross_checks(snapshot: Snapshot) -> list[Problem]:
     out = relations.check_ids(placed) + relations.check_bases(placed)
     for model in snapshot.models.values():
         avatar = model.spec.avatar
-        if avatar is None or ":" in avatar or ".." in avatar:
-            content = None
-        else:
-            content = snapshot.source.read(avatar)
-        if avatar is not None and (why := avatar_problem(avatar, content)):
+        if avatar is None:
+            continue
+        safe = ":" not in avatar and ".." not in avatar and not avatar.startswith(".git/")
+        content = snapshot.source.read(avatar) if safe else None
+        why = avatar_problem(avatar, content)
+        folder = avatar.rpartition("/")[0]
+        if safe and content is None and "link" in _kinds(snapshot.source, folder, avatar):
+            why = "a symbolic link; modelops reads no links (put the image itself there)"
+        if why:
             out.append(model.placed.problem("avatar", why))
     if snapshot.config is None and CONFIG_FILE not in snapshot.file_problems:
         shown = snapshot.source.shown(CONFIG_FILE)

@@ -14,8 +14,18 @@ if TYPE_CHECKING:  # gitpython costs ~100 ms to import: only revisions pay for i
 
 
 class Source(Protocol):
-    def list(self, folder: str) -> list[str]: ...
-    def read(self, path: str) -> bytes | None: ...
+    def list(self, folder: str) -> list[str]:
+        """The regular files directly in `folder` (never links)."""
+        ...
+
+    def others(self, folder: str) -> dict[str, str]:
+        """What else is directly in `folder`: path -> "link" or "folder"."""
+        ...
+
+    def read(self, path: str) -> bytes | None:
+        """A regular file's bytes; None when it is missing or reached through a link."""
+        ...
+
     def shown(self, path: str) -> str: ...
 
 
@@ -28,13 +38,29 @@ class WorkTree:
     root: Path
     display_root: str  # how the registry folder is printed, e.g. "registry" or "."
 
-    def list(self, folder: str) -> list[str]:
+    def _entries(self, folder: str) -> list[Path]:
         directory = self.root / folder
-        if not directory.is_dir():
+        if self._linked(folder) or not directory.is_dir():
             return []
-        return sorted(f"{folder}/{p.name}" for p in directory.iterdir() if p.is_file())
+        return sorted(directory.iterdir())
+
+    def _linked(self, path: str) -> bool:
+        """Whether `path`, or a folder on the way to it, is a symbolic link."""
+        parts = Path(path).parts
+        return any((self.root.joinpath(*parts[: i + 1])).is_symlink() for i in range(len(parts)))
+
+    def list(self, folder: str) -> list[str]:
+        return [f"{folder}/{p.name}" for p in self._entries(folder) if _regular(p)]
+
+    def others(self, folder: str) -> dict[str, str]:
+        kinds = {f"{folder}/{p.name}": _kind(p) for p in self._entries(folder) if not _regular(p)}
+        if self._linked(folder):
+            kinds[folder] = "link"
+        return {path: kind for path, kind in kinds.items() if kind}
 
     def read(self, path: str) -> bytes | None:
+        if self._linked(path):
+            return None
         try:
             return (self.root / path).read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -52,6 +78,9 @@ class Nothing:
 
     def list(self, folder: str) -> list[str]:
         return []
+
+    def others(self, folder: str) -> dict[str, str]:
+        return {}
 
     def read(self, path: str) -> bytes | None:
         return None
@@ -77,6 +106,11 @@ class Revision:
         cut = len(self.prefix) + 1 if self.prefix else 0
         return sorted(p[cut:] for p in self.repo.list_tree(self.sha, self._full(folder)))
 
+    def others(self, folder: str) -> dict[str, str]:
+        cut = len(self.prefix) + 1 if self.prefix else 0
+        found = self.repo.others_in_tree(self.sha, self._full(folder))
+        return {path[cut:]: kind for path, kind in found.items()}
+
     def read(self, path: str) -> bytes | None:
         return self.repo.read_blob(self.sha, self._full(path))
 
@@ -100,6 +134,9 @@ class Overlay:
                 (names.add if content is not None else names.discard)(path)
         return sorted(names)
 
+    def others(self, folder: str) -> dict[str, str]:
+        return {p: k for p, k in self.base.others(folder).items() if p not in self.changes}
+
     def read(self, path: str) -> bytes | None:
         if path in self.changes:
             return self.changes[path]
@@ -107,3 +144,13 @@ class Overlay:
 
     def shown(self, path: str) -> str:
         return self.base.shown(path)
+
+
+def _regular(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
+def _kind(path: Path) -> str:
+    if path.is_symlink():
+        return "link"
+    return "folder" if path.is_dir() else ""

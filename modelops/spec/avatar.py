@@ -60,7 +60,7 @@ def avatar_problem(avatar: str, content: bytes | None) -> str | None:
         scheme = avatar.split(":", 1)[0]
         return f"{scheme}: avatars are not allowed (use an image file in avatars/ or an https URL)"
     path = PurePosixPath(avatar)
-    if path.is_absolute() or ".." in path.parts:
+    if path.is_absolute() or ".." in path.parts or path.parts[:1] == (".git",):
         return "must be a path inside the registry, such as avatars/faq.png"
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
