@@ -83,10 +83,11 @@ class Problem:
 class SpecError(ModelopsError):
     """One or more problems in model or config files, all reported at once."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], then: str = "") -> None:
         self.problems = sorted(problems)
         count = len(self.problems)
-        super().__init__(f"{count} problem{'s' if count != 1 else ''} found")
+        found = f"{count} problem{'s' if count != 1 else ''} found"
+        super().__init__(f"{found}; {then}" if then else found)
 
     def lines(self) -> list[str]:
         return [str(p) for p in self.problems]

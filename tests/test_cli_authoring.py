@@ -411,9 +411,10 @@ def test_edit_reopens_until_valid_then_commits(reg, tmp_path, monkeypatch):
         )
     )
     monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
-    result = run("edit", "faq")
+    result = run("edit", "faq", stdin="e\n")  # asked what now after the bad save: edit again
     assert result.code == 0, result.err
     assert result.out.endswith(": edited parameters.temperature\n")
+    assert "[e]dit again, [k]eep it aside, or [a]bort?" in result.err
     second = (tmp_path / "seen1.txt").read_text()
     assert second.startswith(
         "# ! modelops: this file has problems. "
@@ -435,11 +436,10 @@ def test_edit_saved_unchanged_with_problems_gives_up(reg, tmp_path, monkeypatch)
         "if not t.startswith('# !'): p.write_text(t.replace('base: mistral', 'base: Bad Name'))\n"
     )
     monkeypatch.setenv("VISUAL", f"{sys.executable} {script}")
-    result = run("edit", "faq")
+    result = run("edit", "faq", stdin="e\n")
     assert result.code == 1
-    assert (
-        result.err
-        == "error: edit abandoned: models/faq.yaml still had problems; nothing was changed\n"
+    assert result.err.endswith(
+        "error: edit abandoned: models/faq.yaml still had problems; nothing was changed\n"
     )
     assert reg.head() == head
     assert reg.status() == ""
@@ -582,3 +582,43 @@ def test_edit_does_not_hold_the_lock_while_the_editor_is_open(reg, tmp_path, mon
     assert "base: mistral" in reg.read("faq")
     assert reg.subjects()[0] == "Set description=changed meanwhile on faq"
     assert reg.status() == ""
+
+
+def test_an_editor_that_removes_the_file_changes_nothing(reg, monkeypatch):
+    reg.add("faq", base="mistral")
+    head = reg.head()
+    monkeypatch.setenv("EDITOR", "rm")
+    result = run("edit", "faq")
+    assert (result.code, result.err) == (
+        1,
+        "error: the editor removed the file it was given; nothing was changed in models/faq.yaml\n",
+    )
+    assert reg.head() == head and reg.status() == ""
+
+
+def _always_broken(tmp_path: Path) -> Path:
+    script = tmp_path / "editor.py"
+    script.write_text(
+        "import pathlib, sys\n"
+        "p = pathlib.Path(sys.argv[1])\n"
+        "p.write_text(p.read_text().replace('base: mistral', 'base: Bad Name') + '# again\\n')\n"
+    )
+    return script
+
+
+def test_an_editor_that_keeps_saving_problems_does_not_loop(reg, tmp_path, monkeypatch):
+    reg.add("faq", base="mistral")
+    head = reg.head()
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {_always_broken(tmp_path)}")
+    kept = reg.root / ".git" / "modelops" / "edit-faq.yaml"
+    result = run("edit", "faq")  # no answer on stdin: the text is kept aside, no loop
+    assert result.code == 1
+    assert result.err.endswith(
+        f"error: 1 problem found; nothing was committed; your edit is kept in {kept}\n"
+    )
+    assert "base: Bad Name" in kept.read_text()
+    abandoned = run("edit", "faq", stdin="e\ne\na\n")  # edit twice more, then abort
+    assert abandoned.code == 1
+    assert abandoned.err.count("[e]dit again") == 3
+    assert abandoned.err.endswith("error: edit abandoned; nothing was changed in models/faq.yaml\n")
+    assert reg.head() == head and reg.status() == ""

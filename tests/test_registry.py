@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
 
 from modelops.errors import NotFoundError, UsageError
 from modelops.registry.store import Registry, discover
@@ -63,16 +63,30 @@ def test_revision_of_a_registry_in_a_subfolder(tmp_path: Path, monkeypatch):
     assert result.out == "ok: 1 model valid\n"
 
 
-def test_a_held_lock_times_out_with_a_clear_message(reg: RegistryFixture, monkeypatch):
+def test_a_held_lock_says_who_holds_it_and_since_when(reg: RegistryFixture, monkeypatch):
     reg.add("faq", base="mistral")
-    monkeypatch.setenv("MODELOPS_LOCK_TIMEOUT", "0.3")
-    lock = FileLock(reg.root / ".git" / "modelops" / "lock")
-    with lock:
-        result = run("hide", "faq")
+    log = reg.root.parent / "hook.log"
+    hook = _hook(reg, "pre-commit", f"echo running >> {log}; sleep 60")
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "modelops", "set", "faq", "description=slow"],
+        cwd=reg.root,
+        env=_env(),
+        start_new_session=True,
+    )
+    _wait_for(log, "running", holder)  # it holds the registry lock while its hook runs
+    monkeypatch.setenv("MODELOPS_LOCK_TIMEOUT", "0.2")
+    result = run("hide", "faq")
+    os.killpg(holder.pid, signal.SIGKILL)
+    holder.wait(10)
+    hook.unlink()
     assert result.code == 1
-    assert result.err.startswith("error: another modelops operation has held the registry lock")
-    assert "wait for it to finish, then retry" in result.err
-    assert run("hide", "faq").code == 0  # released: the next one goes through
+    assert re.fullmatch(
+        rf"error: the registry is locked by 'modelops set faq description=slow' \(pid "
+        rf"{holder.pid}\) since \d\d:\d\d:\d\d UTC, \d+ s ago; waited 0.2 s \(wait for it "
+        r"to finish and retry, or raise MODELOPS_LOCK_TIMEOUT\)\n",
+        result.err,
+    ), result.err
+    assert run("hide", "faq").code == 0  # a killed holder leaves no lock behind
 
 
 def _hook(reg: RegistryFixture, name: str, body: str) -> Path:

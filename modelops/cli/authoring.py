@@ -13,8 +13,9 @@ import click
 
 from modelops.cli.common import lock_timeout, open_registry, registry_option
 from modelops.cli.output import note, say
-from modelops.errors import Exit, ModelopsError, NotFoundError, UsageError
+from modelops.errors import Exit, ModelopsError, NotFoundError, Problem, UsageError
 from modelops.registry import authoring
+from modelops.registry.edit import Choice
 from modelops.registry.snapshot import Snapshot
 from modelops.registry.store import Registry
 from modelops.registry.store import init as init_registry
@@ -166,6 +167,24 @@ def _run_editor(path: Path) -> None:
         raise ModelopsError(f"editor '{command}' exited with status {status}; nothing was changed")
 
 
+def _ask(problems: list[Problem]) -> Choice:
+    """After a save with problems: edit again, keep the text aside, or abort. Without an
+    answer (no terminal, end of input) the text is kept: a script never loops."""
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    choices: dict[str, Choice] = {"e": "edit", "k": "keep", "a": "abort"}
+    try:
+        answer = click.prompt(
+            "The file has problems: [e]dit again, [k]eep it aside, or [a]bort?",
+            type=click.Choice(list(choices)),
+            default="e",
+            err=True,
+        )
+    except click.exceptions.Abort:
+        return "keep"
+    return choices[str(answer)]
+
+
 @click.command()
 @click.argument("model_id", metavar="ID")
 @registry_option
@@ -173,7 +192,7 @@ def edit(model_id: str, registry_dir: str | None) -> int:
     """Open model ID in $EDITOR; commit when it is saved valid."""
     from modelops.registry.edit import edit as edit_model
 
-    edited = edit_model(open_registry(registry_dir), model_id, _run_editor, lock_timeout())
+    edited = edit_model(open_registry(registry_dir), model_id, _run_editor, _ask, lock_timeout())
     _notes(edited.notes)
     sha = edited.sha
     say(f"committed {sha[:10]}: edited {', '.join(edited.keys)}" if sha else "no changes")

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from modelops.errors import ConflictError, GitError, ModelopsError, Problem, SpecError
 from modelops.registry.authoring import SUBJECT_WIDTH
@@ -26,6 +27,8 @@ from modelops.spec.model import model_path
 
 MARK = "# ! "
 Editor = Callable[[Path], None]
+Choice = Literal["edit", "keep", "abort"]
+Ask = Callable[[list[Problem]], Choice]  # after a save with problems: what now?
 
 
 @dataclass
@@ -35,7 +38,7 @@ class Edited:
     notes: list[str] = field(default_factory=list)  # what recovering an earlier write did
 
 
-def edit(registry: Registry, model_id: str, editor: Editor, timeout: float) -> Edited:
+def edit(registry: Registry, model_id: str, editor: Editor, ask: Ask, timeout: float) -> Edited:
     """A model file with problems can be edited (that is how it gets fixed); problems elsewhere
     in the registry must be fixed first, as this edit could not be committed with them."""
     path = model_path(model_id)
@@ -65,6 +68,10 @@ def edit(registry: Registry, model_id: str, editor: Editor, timeout: float) -> E
             presented = _header(problems) + text
             scratch.write_text(presented, encoding="utf-8")
             editor(scratch)
+            if not scratch.is_file():
+                raise ModelopsError(
+                    f"the editor removed the file it was given; nothing was changed in {shown}"
+                )
             edited = scratch.read_bytes().decode("utf-8", errors="replace")
             if edited == presented and problems:
                 raise ModelopsError(
@@ -82,6 +89,7 @@ def edit(registry: Registry, model_id: str, editor: Editor, timeout: float) -> E
                     )
                 ]
             if problems or new is None:
+                _again(ask, problems, registry.state_file(f"edit-{model_id}.yaml"), body, shown)
                 continue
             keys = changed_keys(before, new.spec.to_data())
             summary = f"Edit {model_id}: {', '.join(keys)}" if keys else f"Edit {model_id}"
@@ -110,6 +118,17 @@ def edit(registry: Registry, model_id: str, editor: Editor, timeout: float) -> E
                     return Edited(tx.commit(change), keys, notes)
                 except SpecError as exc:
                     problems = exc.problems
+            _again(ask, problems, registry.state_file(f"edit-{model_id}.yaml"), body, shown)
+
+
+def _again(ask: Ask, problems: list[Problem], kept: Path, body: bytes, shown: str) -> None:
+    """After a save with problems: returns to edit again, or raises (the text kept aside)."""
+    choice = ask(problems)
+    if choice == "keep":
+        write_atomic(kept, body)
+        raise SpecError(problems, f"nothing was committed; your edit is kept in {kept}")
+    if choice == "abort":
+        raise ModelopsError(f"edit abandoned; nothing was changed in {shown}")
 
 
 def _diff(before: bytes, after: bytes, shown: str) -> str:

@@ -5,6 +5,11 @@ committed), and the lock every write takes."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import json
+import os
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -120,19 +125,22 @@ class Registry:
 
         state_dir = self.state_file("lock").parent
         state_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(state_dir / "lock")
+        lock, holder = FileLock(state_dir / "lock"), state_dir / "lock.holder"
         try:
             lock.acquire(timeout=timeout)
         except Timeout:
             raise LockError(
-                f"another modelops operation has held the registry lock for {timeout:.0f} s "
-                f"({state_dir / 'lock'}); wait for it to finish, then retry"
+                f"the registry is locked by {_holder(holder)}; waited {timeout:g} s "
+                "(wait for it to finish and retry, or raise MODELOPS_LOCK_TIMEOUT)"
             ) from None
         try:
+            who = {"pid": os.getpid(), "command": _command(), "since": time.time()}
+            write_atomic(holder, json.dumps(who).encode())
             tx = Transaction(self.repo, self.root, self.prefix, state_dir, self._load_commit)
             tx.refuse_unsafe_state()
             yield tx
         finally:
+            holder.unlink(missing_ok=True)
             lock.release()
 
     def _load_commit(self, sha: str | None) -> snap.Snapshot:
@@ -141,6 +149,22 @@ class Registry:
         if sha is None:
             return snap.load(Nothing(self.display))
         return snap.load(Revision(self.repo, sha, sha[:10], self.prefix, self.display))
+
+
+def _command() -> str:
+    words = [Path(sys.argv[0]).name if sys.argv else "python", *sys.argv[1:]]
+    return " ".join("modelops" if w == "__main__.py" else w for w in words)
+
+
+def _holder(path: Path) -> str:
+    """Who holds the lock and since when, as the holder wrote it."""
+    try:
+        who = json.loads(path.read_bytes())
+        since = dt.datetime.fromtimestamp(float(who["since"]), dt.UTC)
+        ago = max(0, int(time.time() - float(who["since"])))
+        return f"'{who['command']}' (pid {who['pid']}) since {since:%H:%M:%S} UTC, {ago} s ago"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another modelops operation"
 
 
 def init(path: Path, cwd: Path) -> tuple[Registry, str]:
