@@ -96,6 +96,27 @@ class Registry:
 
         return history(self.repo, self.prefix, model_id, limit, revisions)
 
+    def commits_between(self, base: str, head: str) -> list[Entry]:
+        """The registry's commits reachable from `head` but not from `base`, newest first."""
+        return self.history(revisions=f"{base}..{head}")
+
+    def merge_base(self, rev: str | None = None) -> tuple[str, str]:
+        """The commit a pull request of HEAD (or `rev`) starts from: its merge base with the
+        default branch. Returns (that commit, a label saying where it came from)."""
+        if not self.repo.has_commits():
+            raise GitError("the repository has no commits yet, so there is nothing to diff")
+        head = self.repo.resolve(rev or "HEAD")
+        branch = self.repo.default_branch()
+        if branch is None:
+            raise UsageError(
+                "no default branch to compare with (no origin/HEAD, main or master); "
+                "name the base revision, e.g. 'modelops diff HEAD~1'"
+            )
+        found = self.repo.merge_base(self.repo.resolve(branch), head)
+        if found is None:
+            raise GitError(f"HEAD and {branch} share no history; name the base revision")
+        return found, f"merge base with {branch}"
+
     def ids_in_history(self) -> set[str]:
         """Every model id the registry defined at any commit."""
         names = self.repo.names_in_history(self.repo_path(MODELS_DIR))
