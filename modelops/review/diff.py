@@ -20,6 +20,7 @@ from modelops.review import matching
 from modelops.review.matching import Logged
 from modelops.spec.inherit import base_chain, effective
 from modelops.spec.model import FIELDS, ModelSpec
+from modelops.spec.params import CATALOGUE
 
 Status = Literal["added", "removed", "renamed", "cloned", "changed"]
 Detected = Literal["commit", "content"]  # how a rename or a clone was found
@@ -290,9 +291,16 @@ def _own(spec: ModelSpec | None) -> dict[str, Any]:
     return flatten(data)
 
 
-def _field_rank(key: str) -> int:
-    top = key.split(".", 1)[0]
-    return FIELDS.index(top) if top in FIELDS else len(FIELDS)
+_PARAMETERS = list(CATALOGUE)
+
+
+def _field_rank(key: str) -> tuple[int, int]:
+    """Fields in the order of a model file; parameters in the catalogue's order."""
+    top, _, rest = key.partition(".")
+    rank = FIELDS.index(top) if top in FIELDS else len(FIELDS)
+    if top == "parameters":
+        return rank, _PARAMETERS.index(rest) if rest in _PARAMETERS else len(_PARAMETERS)
+    return rank, 0
 
 
 def own_fields(before: ModelSpec | None, after: ModelSpec | None) -> tuple[FieldDiff, ...]:

@@ -179,7 +179,7 @@ def _left_out(parts: _Parts, chosen: dict[str, set[int]]) -> list[str]:
 def _render(parts: _Parts, chosen: dict[str, set[int]], note: str) -> str:
     out = list(parts.head)
     if note:
-        out.insert(1, note)
+        out.insert(2, note)  # under the title
     rows = [r for i, r in enumerate(parts.rows) if i in chosen["rows"]]
     missing = len(parts.rows) - len(rows)
     if missing:
