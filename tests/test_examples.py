@@ -110,7 +110,7 @@ def test_the_systemd_units_verify(tmp_path: Path):
             "--man=no",
             "modelops-reconcile.service",
             "modelops-reconcile.timer",
-        ],  # fmt: skip
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -55,7 +55,9 @@ def test_the_hooks_pass_a_good_registry_and_fail_a_bad_one_without_repeating_err
     reg.add("faq", base="mistral:latest", system="Answer briefly.")
     good = _try_repo(reg.root, cache)
     assert good.returncode == 0, good.stdout + good.stderr
-    assert "modelops validate" in good.stdout and "Passed" in _hook(good.stdout, "modelops validate")
+    assert "modelops validate" in good.stdout and "Passed" in _hook(
+        good.stdout, "modelops validate"
+    )
     assert "Passed" in _hook(good.stdout, "modelops fmt")
 
     reg.write("faq", "version: 1\nbase: mistral:latest\nid: faq\n")  # valid, not formatted

@@ -6,13 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from modelops.review.diff import (
-    AvatarDiff,
-    FieldDiff,
-    Image,
-    Side,
-    compare,
-)
+from modelops.review.diff import AvatarDiff, Image, Side, compare
+from modelops.review.fields import FieldDiff
 from modelops.spec.model import ModelSpec
 
 

@@ -38,9 +38,7 @@ def _revisions(registry: Registry, base: str | None, head: str | None) -> tuple[
     label, and HEAD (empty: the work tree)."""
     if base and head is None and "..." in base:
         left, _, right = base.partition("...")
-        left_sha = registry.resolve(left or "HEAD")
-        right_sha = registry.resolve(right or "HEAD")
-        found = registry.repo.merge_base(left_sha, right_sha)
+        found = registry.fork_point(left or "HEAD", right or "HEAD")
         if found is None:
             raise UsageError(f"{left} and {right} share no history")
         return found, f"{found[:10]} (merge base of {left} and {right or 'HEAD'})", right or "HEAD"

@@ -381,24 +381,6 @@ class Repo:
         finally:
             scratch.unlink(missing_ok=True)
 
-    def merge_base(self, a: str, b: str) -> str | None:
-        """The best common ancestor of two commits, or None when they share no history."""
-        proc = self._proc(["merge-base", a, b])
-        found = proc.stdout.decode().strip()
-        return found if proc.returncode == 0 and found else None
-
-    def default_branch(self) -> str | None:
-        """The branch pull requests merge into: what `origin/HEAD` points at, else the first of
-        origin/main, origin/master, main and master that exists."""
-        proc = self._proc(["symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"])
-        if proc.returncode == 0:
-            return proc.stdout.decode().strip().removeprefix("refs/remotes/")
-        for name in ("origin/main", "origin/master", "main", "master"):
-            found = self._proc(["rev-parse", "--verify", "--quiet", f"{name}^{{commit}}"])
-            if found.returncode == 0:
-                return name
-        return None
-
     def is_ancestor(self, commit: str, of: str = "HEAD") -> bool:
         """Whether `commit` is in the history of `of`."""
         with suppress(GitError):

@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from modelops.review.diff import FieldDiff, Image, ModelDiff, RegistryDiff
+from modelops.review.diff import Image, ModelDiff, RegistryDiff
+from modelops.review.fields import FieldDiff
 from modelops.review.render import headline, summary, unified, value
 from modelops.spec.avatar import MIME, SUFFIXES, data_uri
 

@@ -13,7 +13,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from modelops.review.diff import AvatarDiff, FieldDiff, Image, ModelDiff, RegistryDiff
+from modelops.review.diff import AvatarDiff, Image, ModelDiff, RegistryDiff
+from modelops.review.fields import FieldDiff
 
 SIGNS = {"added": "+", "cloned": ">", "renamed": "~", "changed": "~", "removed": "-"}
 _COLOURS = {"+": "32", "-": "31", "~": "33", ">": "36", "@": "36", "dim": "2", "bold": "1"}
