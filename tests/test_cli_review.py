@@ -4,6 +4,7 @@ tests/review_history.py (commit ids and subjects stand as <name>)."""
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 
 import pytest
@@ -426,3 +427,108 @@ def test_diff_as_an_html_page_shows_the_avatars_inline(history):
     blue = base64.b64encode(review_history.BLUE).decode()
     assert f'<img src="data:image/png;base64,{blue}"' in result.out
     assert "<table>" in result.out and "<details>" in result.out
+
+
+def _conversations(reg: RegistryFixture) -> None:
+    folder = reg.root / "conversations"
+    folder.mkdir(exist_ok=True)
+    (folder / "poems.yaml").write_text(
+        "version: 1\n"
+        "name: Poems\n"
+        "models: [poet]\n"
+        "turns:\n"
+        "  - user: A poem about rain, please.\n"
+        "    expect: {contains: [short stories]}\n"
+    )
+    (folder / "support.yaml").write_text(
+        "version: 1\n"
+        "name: Support\n"
+        "turns:\n"
+        "  - user: Where is my order?\n"
+        "    model: support\n"
+        "    expect: {contains: [cite your source]}\n"
+    )
+    (folder / "plain.yaml").write_text(
+        "version: 1\nmodels: [plain]\nturns:\n  - user: Hello?\n"
+    )
+    reg.commit("three conversations")
+
+
+def test_review_replays_the_conversations_of_changed_models_at_both_sides(applied):
+    history, server, far = applied
+    _conversations(history.reg)
+    result = run("review", "--target", "local", "--replay")
+    assert result.code == 0, result.err
+    text = re.sub(r"\d+\.\d s", "<t>", history.placeholders(result.out))
+    text = re.sub(r"\| \d+ \| \d+ \|$", "| <n> | <n> |", text, flags=re.M)  # tokens
+    replays = text[text.index("### Replay: Poems") : text.index("<sub>")]
+    llama_options = (
+        "{&quot;num_predict&quot;:300,&quot;stop&quot;:[&quot;&lt;|start_header_id|&gt;&quot;,"
+        "&quot;&lt;|end_header_id|&gt;&quot;,&quot;&lt;|eot_id|&gt;&quot;],"
+        "&quot;temperature&quot;:1.1}"
+    )
+    mistral_options = (
+        "{&quot;stop&quot;:[&quot;[INST]&quot;,&quot;[/INST]&quot;],&quot;temperature&quot;:"
+    )
+    assert replays == (
+        "### Replay: Poems (`conversations/poems.yaml`)\n"
+        "\n"
+        "Uses the changed model(s) `poet`.\n"
+        "\n"
+        "| model | checks at BASE | checks at HEAD | total at BASE | total at HEAD | tokens at BASE "
+        "| tokens at HEAD |\n"
+        "|---|---|---|---|---|---|---|\n"
+        "| `poet` | ❌ 0/1 | ✅ 1/1 | <t> | <t> | <n> | <n> |\n"
+        "\n"
+        "<details><summary>Turn 1: A poem about rain, please.</summary>\n"
+        "\n"
+        "<table><tr><th>model</th><th>at BASE</th><th>at HEAD</th></tr>\n"
+        "<tr><td><code>poet</code></td>"
+        f"<td>[model=llama3.1:8b] [system=Write stories.] [messages=2] [options={llama_options}] "
+        "You said: A poem about rain, please.<br><br>❌ contains &#x27;short stories&#x27;</td>"
+        f"<td>[model=llama3.1:8b] [system=Write short stories.] [messages=2] "
+        f"[options={llama_options}] You said: A poem about rain, please.<br><br>"
+        "✅ contains &#x27;short stories&#x27;</td></tr>\n"
+        "</table>\n"
+        "\n"
+        "</details>\n"
+        "\n"
+        "### Replay: Support (`conversations/support.yaml`)\n"
+        "\n"
+        "Uses the changed model(s) `support`.\n"
+        "\n"
+        "| model | checks at BASE | checks at HEAD | total at BASE | total at HEAD | tokens at BASE "
+        "| tokens at HEAD |\n"
+        "|---|---|---|---|---|---|---|\n"
+        "| `support` | ❌ 0/1 | ✅ 1/1 | <t> | <t> | <n> | <n> |\n"
+        "\n"
+        "<details><summary>Turn 1: Where is my order?</summary>\n"
+        "\n"
+        "<table><tr><th>model</th><th>at BASE</th><th>at HEAD</th></tr>\n"
+        "<tr><td><code>support</code></td>"
+        "<td>[model=mistral:latest] [system=Answer briefly.] [messages=2] "
+        f"[options={mistral_options}0.2}}] You said: Where is my order?<br><br>"
+        "❌ contains &#x27;cite your source&#x27;</td>"
+        "<td>[model=mistral:latest] [system=Answer briefly and cite your source.] [messages=2] "
+        f"[options={mistral_options}0.3}}] You said: Where is my order?<br><br>"
+        "✅ contains &#x27;cite your source&#x27;</td></tr>\n"
+        "</table>\n"
+        "\n"
+        "</details>\n"
+        "\n"
+    )
+    assert "conversations/plain.yaml" not in text  # plain did not change
+
+
+def test_review_exits_3_when_a_replayed_expectation_fails_at_head(applied):
+    history, server, far = applied
+    reg = history.reg
+    (reg.root / "conversations").mkdir(exist_ok=True)
+    (reg.root / "conversations" / "old.yaml").write_text(
+        "version: 1\nmodels: [writer]\nturns:\n"
+        "  - user: Once upon a time\n    expect: {contains: ['[system=Write stories.]']}\n"
+    )
+    result = run("review", "--target", "local", "--replay")
+    assert result.code == 3, result.err
+    assert "| `writer` | ✅ 1/1 | ❌ 0/1 |" in result.out
+    assert "<details open><summary>Turn 1: Once upon a time</summary>" in result.out
