@@ -4,8 +4,8 @@ tests/review_history.py (commit ids and subjects stand as <name>)."""
 from __future__ import annotations
 
 import hashlib
-import re
 import json
+import re
 
 import pytest
 
