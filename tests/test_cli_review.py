@@ -448,9 +448,7 @@ def _conversations(reg: RegistryFixture) -> None:
         "    model: support\n"
         "    expect: {contains: [cite your source]}\n"
     )
-    (folder / "plain.yaml").write_text(
-        "version: 1\nmodels: [plain]\nturns:\n  - user: Hello?\n"
-    )
+    (folder / "plain.yaml").write_text("version: 1\nmodels: [plain]\nturns:\n  - user: Hello?\n")
     reg.commit("three conversations")
 
 
