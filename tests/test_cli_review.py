@@ -530,3 +530,24 @@ def test_review_exits_3_when_a_replayed_expectation_fails_at_head(applied):
     assert result.code == 3, result.err
     assert "| `writer` | ✅ 1/1 | ❌ 0/1 |" in result.out
     assert "<details open><summary>Turn 1: Once upon a time</summary>" in result.out
+
+
+def test_review_of_a_broken_head_lists_its_problems_and_plans_nothing(
+    reg: RegistryFixture, tmp_path
+):
+    reg.git("branch", "-M", "main")
+    reg.add("faq", base="mistral:latest")
+    reg.git("checkout", "-q", "-b", "broken")
+    reg.write("faq", reg.model_text("faq", base="mistral:latest", parameters={"temprature": 1}))
+    out, full = tmp_path / "review.md", tmp_path / "whole.md"
+    result = run("review", "-o", str(out), "--full", str(full))
+    assert result.code == 1
+    assert result.out == ""
+    assert "warning: HEAD has 1 problem" in result.err
+    text = out.read_text()
+    assert text == full.read_text()  # short enough to be whole
+    assert text.startswith("<!-- modelops-review -->\n\n## modelops review: ")
+    assert "> :x: **HEAD has 1 problem(s)**; models in broken files are left out below." in text
+    assert "> - models/faq.yaml:6:3: parameters.temprature: unknown parameter" in text
+    assert "**no model changes; 0 unchanged**" in text  # the broken faq is not "removed"
+    assert "> :warning: not planned: HEAD has problems (see above); fix them first" in text

@@ -259,3 +259,14 @@ def test_avatars_are_compared_by_their_bytes_and_references():
         Image("avatars/m.png", b"red"), Image("https://example.com/m.png", None)
     )
     assert compare(before, side("c", old, files={"avatars/m.png": b"red"})).empty
+
+
+def test_a_model_whose_file_cannot_be_read_is_neither_removed_nor_added():
+    faq, other = spec("faq"), spec("other")
+    broken_head = Side("b", {"other": other}, lambda p: None, frozenset({"faq"}))
+    assert compare(side("a", faq, other), broken_head).empty
+    broken_base = Side("a", {"other": other}, lambda p: None, frozenset({"faq"}))
+    assert compare(broken_base, side("b", faq, other)).empty
+    assert [m.status for m in compare(side("a", faq, other), side("b", other)).models] == [
+        "removed"
+    ]

@@ -64,11 +64,22 @@ def compare(registry: Registry, base: str | None, head: str | None) -> Compared:
     commits = registry.commits_between(base_sha, tip)
     head_label = f"{head_rev} ({tip[:10]})" if head_sha else "the work tree"
     diff = compare_sides(
-        Side(base_label, before.specs(), before.read),
-        Side(head_label, after.specs(), after.read),
+        Side(base_label, before.specs(), before.read, _broken(before)),
+        Side(head_label, after.specs(), after.read, _broken(after)),
         commits,
     )
     return Compared(diff, base_sha, head_sha, before, after)
+
+
+def _broken(snapshot: Snapshot) -> frozenset[str]:
+    """The ids of the model files that are there but could not be read."""
+    from modelops.spec.model import MODELS_DIR
+
+    return frozenset(
+        path.rpartition("/")[2].removesuffix(".yaml")
+        for path in snapshot.file_problems
+        if path.startswith(MODELS_DIR + "/")
+    )
 
 
 def warn_problems(compared: Compared) -> list[Problem]:
@@ -113,6 +124,9 @@ def plans(
     names = list(wanted) or (sorted(config.targets) if config and config.targets else ["local"])
     out = []
     for name in names:
+        if compared.head.problems:
+            out.append(TargetPlan(name, None, "HEAD has problems (see above); fix them first"))
+            continue
         selection = session.Selection(
             name, hosts, False, compared.head_sha, 4, os.environ.get("OLLAMA_HOST")
         )
@@ -128,7 +142,7 @@ def replays(registry: Registry, compared: Compared, ollama_host: str | None) -> 
     """Each conversation of the work tree that uses a changed model, played at BASE and at
     HEAD: registry models as they were at each side, other models as they are."""
     from modelops.cli.replay import make_resolver
-    from modelops.errors import ModelopsError
+    from modelops.errors import ModelopsError, SpecError
     from modelops.replay import runner
     from modelops.replay import source as conversation_file
     from modelops.review.replays import ReplayPair
@@ -140,9 +154,14 @@ def replays(registry: Registry, compared: Compared, ollama_host: str | None) -> 
     out = []
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         shown = f"conversations/{path.name}"
-        conversation, images = conversation_file.load(path, shown)
         try:
+            conversation, images = conversation_file.load(path, shown)
             names = runner.models_for(conversation, [])
+        except SpecError as exc:
+            click.echo(
+                f"warning: {shown} is not replayed: {exc.message} (see 'validate')", err=True
+            )
+            continue
         except ModelopsError:
             continue  # it names no models: no registry change reaches it
         uses = tuple(n for n in names if n in changed or n in renamed.values())

@@ -33,6 +33,7 @@ class Side:
     label: str  # how it is shown, e.g. "main (1a2b3c4d5e)" or "the work tree"
     specs: Mapping[str, ModelSpec]
     read: Callable[[str], bytes | None]  # a registry file's bytes on this side (avatars)
+    broken: frozenset[str] = frozenset()  # ids whose files are there but cannot be read
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,9 @@ class RegistryDiff:
 def compare(base: Side, head: Side, commits: Sequence[Logged] = ()) -> RegistryDiff:
     """`commits` are those between BASE and HEAD, newest first (as `git log` lists them)."""
     renames, clones = matching.from_commits(commits, set(base.specs), set(head.specs))
-    removed = sorted(set(base.specs) - set(head.specs) - set(renames.values()))
-    added = sorted(set(head.specs) - set(base.specs) - set(renames))
+    unreadable = base.broken | head.broken  # left out: neither removed nor added
+    removed = sorted(set(base.specs) - set(head.specs) - set(renames.values()) - unreadable)
+    added = sorted(set(head.specs) - set(base.specs) - set(renames) - unreadable)
     found = matching.renames_by_content(
         {r: base.specs[r] for r in removed}, {a: head.specs[a] for a in added}
     )
@@ -115,6 +117,8 @@ def compare(base: Side, head: Side, commits: Sequence[Logged] = ()) -> RegistryD
     by_model = _commits_by_model(commits)
     out: list[ModelDiff] = []
     for model_id in head.specs:
+        if model_id in base.broken:
+            continue
         old = renames.get(model_id, model_id if model_id in base.specs else None)
         diff: ModelDiff | None
         if model_id in clone_ids:
