@@ -60,7 +60,7 @@ def compare(registry: Registry, base: str | None, head: str | None) -> Compared:
     head_sha = registry.resolve(head_rev) if head_rev else None
     before = registry.load(base_sha)
     after = registry.load(head_sha)
-    tip = head_sha or (registry.resolve("HEAD") if registry.repo.has_commits() else base_sha)
+    tip = head_sha or (registry.repo.head() or base_sha)
     commits = registry.commits_between(base_sha, tip)
     head_label = f"{head_rev} ({tip[:10]})" if head_sha else "the work tree"
     diff = compare_sides(

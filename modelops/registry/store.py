@@ -119,7 +119,7 @@ class Registry:
         """The commit a pull request of HEAD (or `rev`) starts from, on the default branch
         (origin/HEAD, origin/main, origin/master, main or master). Returns (that commit,
         where it came from)."""
-        if not self.repo.has_commits():
+        if self.repo.head() is None:
             raise GitError("the repository has no commits yet, so there is nothing to diff")
         for branch in ("origin/HEAD", "origin/main", "origin/master", "main", "master"):
             try:
