@@ -68,6 +68,7 @@ def test_validate_as_json(reg: RegistryFixture):
         "valid": True,
         "models": 3,
         "problems": [],
+        "warnings": [],
     }
     reg.write("faq", reg.read("faq").replace("base: mistral", "base: faq"))
     result = run("validate", "-o", "json")

@@ -77,6 +77,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Print the JSON Schema of a model (or conversation) file, which editors use to complete "
         "and check it.",
     ),
+    "diff": (
+        "review",
+        "diff",
+        "The semantic difference between two revisions of the registry.",
+    ),
+    "review": (
+        "review",
+        "review",
+        "A pull-request comment: the diff, the plan against every target, and replays.",
+    ),
     "plan": ("reconcile", "plan", "Show what apply would change on the target's Ollama hosts."),
     "apply": (
         "reconcile",

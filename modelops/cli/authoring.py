@@ -319,10 +319,19 @@ def rollback(model_id: str, rev: str, registry_dir: str | None) -> int:
 @click.option(
     "--check", is_flag=True, help="Only list the files that are not formatted; exit 1 if any."
 )
+@click.option(
+    "--write-only",
+    is_flag=True,
+    help="Rewrite the files but commit nothing (for pre-commit); skip files with problems.",
+)
 @registry_option
-def fmt(check: bool, registry_dir: str | None) -> int:
+def fmt(check: bool, write_only: bool, registry_dir: str | None) -> int:
     """Rewrite model files in the canonical layout (key order, indentation), keeping comments."""
     registry = open_registry(registry_dir)
+    if check and write_only:
+        raise UsageError("--check and --write-only do not go together")
+    if write_only:
+        return _fmt_write_only(registry)
     if check:
         snapshot = registry.load().require_valid()
         changed, _ = authoring.fmt(snapshot)
@@ -334,6 +343,26 @@ def fmt(check: bool, registry_dir: str | None) -> int:
             )
         return Exit.FAILURE if changed else Exit.OK
     return _apply(registry, lambda s: authoring.fmt(s)[1], "all model files are formatted")
+
+
+def _fmt_write_only(registry: Registry) -> int:
+    """Format the valid model files in place and leave committing to the user. Files with
+    problems are left as they are, and only counted: `validate` is the one that reports them,
+    so a pre-commit run does not print each problem twice."""
+    from modelops.registry.files import write_atomic
+    from modelops.spec.model import MODELS_DIR
+
+    snapshot = registry.load()
+    changed, change = authoring.fmt(snapshot)
+    for path in changed:
+        content = change.writes[path]
+        assert content is not None  # fmt only rewrites files
+        write_atomic(registry.root / path, content)
+        say(f"formatted {snapshot.source.shown(path)}")
+    broken = sum(1 for path in snapshot.file_problems if path.startswith(MODELS_DIR + "/"))
+    if broken:
+        note(f"{broken} file(s) with problems left as they are (see 'modelops validate')")
+    return Exit.OK
 
 
 hide = _visibility(True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from modelops.cli.common import (
@@ -12,49 +14,71 @@ from modelops.cli.common import (
     rev_option,
 )
 from modelops.cli.output import emit_json, say, table
-from modelops.errors import Exit, SpecError, UsageError
+from modelops.errors import Exit, ModelopsError, Problem, SpecError, UsageError
 from modelops.registry.snapshot import Model
+from modelops.registry.store import Registry
 from modelops.spec.schema import CONVERSATION_SCHEMA_FILE, MODEL_SCHEMA_FILE, schema_files
+
+
+def _problem_json(p: Problem) -> dict[str, object]:
+    return {"path": p.path, "line": p.line, "column": p.col, "key": p.key, "message": p.message}
+
+
+def _history_ids(registry: Registry) -> Callable[[], set[str]]:
+    def ids() -> set[str]:
+        try:
+            return registry.ids_in_history()
+        except ModelopsError:
+            return set()  # no git history to ask
+
+    return ids
 
 
 @click.command()
 @registry_option
 @rev_option
 @output_option("json")
-def validate(registry_dir: str | None, rev: str | None, output: str) -> int:
-    """Check every model file and modelops.yaml; report every problem at once."""
+@click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
+def validate(registry_dir: str | None, rev: str | None, output: str, strict: bool) -> int:
+    """Check every model file and modelops.yaml; report every problem at once.
+
+    Also checks the conversation files, and warns about what works but is probably a mistake:
+    a base that is no registry model and has no tag, two models with one display name, an
+    avatar far larger than Open WebUI shows or that no model uses, a conversation naming a
+    model that is not in the registry.
+    """
+    from modelops.spec import lint
+
     registry = open_registry(registry_dir)
     snapshot = registry.load(rev)
-    problems = snapshot.problems
+    placed = {mid: m.placed for mid, m in snapshot.models.items()}
+    errors, warnings = lint.check(placed, snapshot.source, _history_ids(registry))
+    problems = sorted(snapshot.problems + errors + (warnings if strict else []))
+    warnings = [] if strict else warnings
     if output == "json":
         emit_json(
             {
                 "valid": not problems,
                 "models": len(snapshot.models),
-                "problems": [
-                    {
-                        "path": p.path,
-                        "line": p.line,
-                        "column": p.col,
-                        "key": p.key,
-                        "message": p.message,
-                    }
-                    for p in problems
-                ],
+                "problems": [_problem_json(p) for p in problems],
+                "warnings": [_problem_json(p) for p in warnings],
             }
         )
         return Exit.FAILURE if problems else Exit.OK
+    for found in warnings:
+        click.echo(str(lint.warning(found)), err=True)
     if problems:
         raise SpecError(problems)
     if rev is None:
         for name, text in schema_files().items():
-            found = snapshot.read(name)
-            if found is not None and found.decode() != text:
+            found_text = snapshot.read(name)
+            if found_text is not None and found_text.decode() != text:
                 click.echo(
                     f"warning: {name} is out of date (run 'modelops schema --write')", err=True
                 )
     count = len(snapshot.models)
-    say(f"ok: {count} model{'s' if count != 1 else ''} valid")
+    tail = f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else ""
+    say(f"ok: {count} model{'s' if count != 1 else ''} valid{tail}")
     return Exit.OK
 
 

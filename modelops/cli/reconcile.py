@@ -9,12 +9,14 @@ from typing import Any
 
 import click
 
+from modelops.cli import applying
 from modelops.cli.common import F, open_registry, output_option, registry_option, rev_option
 from modelops.cli.output import emit_json, say, table
 from modelops.errors import Exit
-from modelops.reconcile import render, session
+from modelops.reconcile import guard, render, session
 from modelops.reconcile.plan import Plan
 from modelops.reconcile.session import Selection
+from modelops.registry.store import Registry
 
 detailed_option = click.option(
     "--detailed-exitcode",
@@ -87,6 +89,14 @@ def _unreachable(the_plan: Plan) -> None:
 @click.command()
 @target_options
 @detailed_option
+@applying.target_option
+@applying.model_option
+@click.option(
+    "--out",
+    "out_path",
+    metavar="FILE",
+    help="Also save the plan to FILE, for 'apply FILE' to carry out exactly.",
+)
 def plan(
     target_name: str | None,
     registry_dir: str | None,
@@ -96,10 +106,19 @@ def plan(
     parallelism: int,
     output: str,
     detailed_exitcode: bool,
+    target_flag: str | None,
+    models: tuple[str, ...],
+    out_path: str | None,
 ) -> int:
     """Show what apply would change on the target's Ollama hosts. Changes nothing."""
+    from modelops.reconcile import saved
+
     registry = open_registry(registry_dir)
+    target_name = applying.one_target(target_name, target_flag)
     with session.session(registry, _selection(target_name, hosts, prune, rev, parallelism)) as s:
+        applying.narrow(s, models)
+        if out_path:
+            applying.write_plan(out_path, saved.to_save(s, rev))
         _print_plan(s.plan, output)
     _unreachable(s.plan)
     if s.plan.errors:
@@ -119,6 +138,11 @@ def _reporter(show_host: bool) -> Any:
 
 @click.command()
 @target_options
+@applying.target_option
+@applying.model_option
+@applying.max_deletes_option
+@applying.force_option
+@applying.yes_option
 def apply(
     target_name: str | None,
     registry_dir: str | None,
@@ -127,15 +151,64 @@ def apply(
     prune: bool,
     parallelism: int,
     output: str,
+    target_flag: str | None,
+    models: tuple[str, ...],
+    max_deletes: int,
+    force: bool,
+    yes: bool,
 ) -> int:
     """Make the target's Ollama hosts match the registry: pull missing bases, then create and
-    update models; delete owned models no longer defined only with --prune."""
+    update models; delete owned models no longer defined only with --prune.
+
+    With a FILE that 'plan --out' saved instead of a TARGET, apply exactly that plan, and
+    refuse it if the registry or a host changed since. On a terminal, asks first (--yes
+    does not).
+    """
     registry = open_registry(registry_dir)
+    if applying.is_plan_file(target_name):
+        given = {"--target": target_flag, "--rev": rev, "--host": hosts, "--prune": prune}
+        applying.refuse_with_saved_plan(given)
+        return _apply_saved(
+            registry, str(target_name), models, max_deletes, force, yes, parallelism, output
+        )
+    target_name = applying.one_target(target_name, target_flag)
     with session.session(registry, _selection(target_name, hosts, prune, rev, parallelism)) as s:
-        if output == "text":
-            _print_plan(s.plan, output)
-        with _reporter(len(s.hosts) > 1) as reporter:
-            outcomes = session.apply(s, reporter, parallelism)
+        return _carry_out(s, models, max_deletes, force, yes, parallelism, output)
+
+
+def _apply_saved(
+    registry: Registry,
+    path: str,
+    models: tuple[str, ...],
+    max_deletes: int,
+    force: bool,
+    yes: bool,
+    parallelism: int,
+    output: str,
+) -> int:
+    from modelops.reconcile import saved
+
+    with saved.checked(registry, applying.read_plan(path), path) as s:
+        return _carry_out(s, models, max_deletes, force, yes, parallelism, output)
+
+
+def _carry_out(
+    s: session.Session,
+    models: tuple[str, ...],
+    max_deletes: int,
+    force: bool,
+    yes: bool,
+    parallelism: int,
+    output: str,
+) -> int:
+    """Narrow, check, show, ask, apply, report."""
+    applying.narrow(s, models)
+    guard.check_deletes(s.plan, max_deletes, force)
+    if output == "text":
+        _print_plan(s.plan, output)
+    applying.confirm(s.plan, yes)
+    with _reporter(len(s.hosts) > 1) as reporter:
+        outcomes = session.apply(s, reporter, parallelism)
     if output == "json":
         emit_json(render.as_json(s.plan, outcomes))
     elif output == "markdown":
@@ -165,6 +238,12 @@ reconcile_alias = click.Command(
 @host_option
 @parallelism_option
 @output_option("json")
+@applying.target_option
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when every model is in sync, 2 when some drifted or are missing, 1 on errors.",
+)
 def status(
     target_name: str | None,
     registry_dir: str | None,
@@ -172,8 +251,11 @@ def status(
     hosts: tuple[str, ...],
     parallelism: int,
     output: str,
+    target_flag: str | None,
+    detailed_exitcode: bool,
 ) -> int:
     """Each model on each host: in sync, drifted or missing."""
+    target_name = applying.one_target(target_name, target_flag)
     registry = open_registry(registry_dir)
     with session.session(registry, _selection(target_name, hosts, False, rev, parallelism)) as s:
         rows = render.status_rows(s.plan)
@@ -185,7 +267,9 @@ def status(
     else:
         table(["MODEL", "HOST", "STATUS", "DETAIL"], rows)
     _unreachable(s.plan)
-    return Exit.FAILURE if s.plan.errors else Exit.OK
+    if s.plan.errors:
+        return Exit.FAILURE
+    return Exit.PENDING if detailed_exitcode and s.plan.pending else Exit.OK
 
 
 @click.command()

@@ -40,12 +40,14 @@ registry_dir_option = click.option(
 )
 
 
-def _resolver(
+def make_resolver(
     registry_dir: str | None,
     ollama_host: str | None,
     openai_url: str | None,
     openwebui_url: str | None,
 ) -> Any:
+    """The model resolver replay, chat and review share: registry models from the registry,
+    Ollama models from the given host, else the registry's target, else OLLAMA_HOST."""
     from modelops.cli.common import open_registry
     from modelops.reconcile.session import Selection, resolve_target
     from modelops.registry.store import Registry
@@ -141,7 +143,7 @@ def replay(
             f"{source} pins its turns to models (switch mode); --models only picks the models "
             "for a conversation without pins"
         )
-    resolver = _resolver(registry_dir, ollama_host, openai_url, openwebui_url)
+    resolver = make_resolver(registry_dir, ollama_host, openai_url, openwebui_url)
     names = runner.models_for(conversation, wanted)
     providers = {name: resolver.resolve(name) for name in names}
     for line in resolver.notes:
@@ -208,7 +210,7 @@ def chat(
 
     if not models:
         raise UsageError("name the model to chat with, e.g. modelops chat faq")
-    resolver = _resolver(registry_dir, ollama_host, openai_url, openwebui_url)
+    resolver = make_resolver(registry_dir, ollama_host, openai_url, openwebui_url)
     resolver.resolve(models[0])  # a bad name fails here, before the prompt
     session = ChatSession(
         resolver.resolve, models[0], sys.stdout, {"seed": seed} if seed is not None else {}

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modelops.errors import GitError, LockError, UsageError
+from modelops.errors import GitError, LockError, NotFoundError, UsageError
 from modelops.registry import snapshot as snap
 from modelops.registry.files import write_atomic
 from modelops.registry.sources import Nothing, Revision, WorkTree
@@ -100,6 +100,45 @@ class Registry:
         from modelops.registry.history import history
 
         return history(self.repo, self.prefix, model_id, limit, revisions)
+
+    def commits_between(self, base: str, head: str) -> list[Entry]:
+        """The registry's commits reachable from `head` but not from `base`, newest first."""
+        return self.history(revisions=f"{base}..{head}")
+
+    def fork_point(self, branch: str, head: str, limit: int = 1000) -> str | None:
+        """The newest commit of `branch`, along its first parents, that `head` contains: the
+        merge base of the two in all but criss-cross histories. None if there is none within
+        `limit` commits."""
+        tip = self.repo.resolve(branch)
+        target = self.repo.resolve(head)
+        for back in range(limit):
+            try:
+                commit = self.repo.resolve(f"{tip}~{back}")
+            except NotFoundError:
+                return None
+            if self.repo.is_ancestor(commit, target):
+                return commit
+        return None
+
+    def merge_base(self, rev: str | None = None) -> tuple[str, str]:
+        """The commit a pull request of HEAD (or `rev`) starts from, on the default branch
+        (origin/HEAD, origin/main, origin/master, main or master). Returns (that commit,
+        where it came from)."""
+        if self.repo.head() is None:
+            raise GitError("the repository has no commits yet, so there is nothing to diff")
+        for branch in ("origin/HEAD", "origin/main", "origin/master", "main", "master"):
+            try:
+                self.repo.resolve(branch)
+            except NotFoundError:
+                continue
+            found = self.fork_point(branch, rev or "HEAD")
+            if found is None:
+                raise GitError(f"HEAD and {branch} share no recent history; name the base")
+            return found, f"merge base with {branch}"
+        raise UsageError(
+            "no default branch to compare with (no origin/HEAD, main or master); "
+            "name the base revision, e.g. 'modelops diff HEAD~1'"
+        )
 
     def ids_in_history(self) -> set[str]:
         """Every model id the registry defined at any commit."""

@@ -1,0 +1,109 @@
+"""What plan and apply do around a plan for CI and for people at a terminal: narrow it to some
+models (--model), refuse a mass delete (--max-deletes), ask before changing anything on an
+interactive terminal (unless --yes), and save a plan to apply later exactly (plan --out FILE,
+apply FILE)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import click
+
+from modelops.errors import ModelopsError, UsageError
+from modelops.reconcile import guard, planfile
+from modelops.reconcile.plan import Plan
+from modelops.reconcile.planfile import SavedPlan
+from modelops.reconcile.session import Session
+
+max_deletes_option = click.option(
+    "--max-deletes",
+    type=click.IntRange(min=0),
+    default=guard.DEFAULT_MAX_DELETES,
+    show_default=True,
+    metavar="N",
+    help="Refuse to delete or replace (rebuild on another base) more than N models.",
+)
+force_option = click.option("--force", is_flag=True, help="Apply past --max-deletes.")
+yes_option = click.option(
+    "--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal."
+)
+model_option = click.option(
+    "--model",
+    "models",
+    multiple=True,
+    metavar="ID",
+    help="Only this registry model and the models built on it (repeatable).",
+)
+target_option = click.option(
+    "--target",
+    "target_flag",
+    metavar="TARGET",
+    help="The target, as an option (the same as the TARGET argument).",
+)
+
+
+def one_target(argument: str | None, flag: str | None) -> str | None:
+    if argument and flag and argument != flag:
+        raise UsageError(f"two targets given ('{argument}' and --target '{flag}'); name one")
+    return flag or argument
+
+
+def is_plan_file(argument: str | None) -> bool:
+    """A saved plan is named by its file; a target name holds no '.' or '/'."""
+    return bool(argument) and ("." in str(argument) or "/" in str(argument))
+
+
+def narrow(s: Session, models: tuple[str, ...]) -> None:
+    """Keep the part of the session's plan that is about `models`."""
+    if not models:
+        return
+    known = set(s.desired) | s.registry.ids_in_history()
+    unknown = [m for m in models if m not in known]
+    if unknown:
+        raise UsageError(
+            f"--model {unknown[0]}: no such model in the registry or its history "
+            "(see 'modelops list')"
+        )
+    s.plan = guard.select(s.plan, models)
+
+
+def confirm(plan: Plan, yes: bool) -> None:
+    """On an interactive terminal, say what will be downloaded and ask; elsewhere, go on."""
+    if yes or not plan.pending or not sys.stdin.isatty():
+        return
+    pulls = sorted({c.name for c in plan.changes if c.action == "pull" and c.enabled})
+    if pulls:
+        click.echo(
+            f"This downloads {len(pulls)} model(s) onto the target's hosts: "
+            f"{', '.join(pulls)}. Their sizes show as each pull starts (often gigabytes).",
+            err=True,
+        )
+    if not click.confirm(f"Apply these changes to {plan.target}?", default=False, err=True):
+        raise ModelopsError("apply cancelled: nothing was changed")
+
+
+def write_plan(path: str, saved: SavedPlan) -> None:
+    from modelops.registry.files import write_atomic
+
+    try:
+        write_atomic(Path(path), planfile.dumps(saved).encode())
+    except OSError as exc:
+        raise UsageError(f"cannot write the plan to {path}: {exc.strerror}") from None
+
+
+def read_plan(path: str) -> SavedPlan:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "it is not text"
+        raise UsageError(f"cannot read the plan {path}: {why}") from None
+    return planfile.loads(text, path)
+
+
+def refuse_with_saved_plan(given: Mapping[str, object]) -> None:
+    """Options that choose what to plan mean nothing to a plan that is already made."""
+    for option, value in given.items():
+        if value:
+            raise UsageError(f"{option} does not go with a saved plan, which holds its target")
