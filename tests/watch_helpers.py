@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -158,3 +160,72 @@ def watching(
             server.stop()
     assert not thread.is_alive(), "the watcher did not stop"
     assert not watch.errors, watch.errors
+
+
+@dataclass
+class Spawned:
+    """`modelops watch --log-format json` in a child process, its log read as it comes."""
+
+    process: subprocess.Popen[str]
+    lines: LogLines
+    reader: threading.Thread
+
+    @classmethod
+    def start(cls, *args: str, cwd: Path, env: dict[str, str]) -> Spawned:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "modelops", "watch", "--log-format", "json", *args],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        lines = LogLines()
+
+        def read() -> None:
+            assert process.stderr is not None
+            for line in process.stderr:
+                lines.write(
+                    line
+                    if line.startswith("{")
+                    else json.dumps({"event": "text", "message": line}) + "\n"
+                )
+            with lines.changed:
+                lines.events.append({"event": "eof"})
+                lines.changed.notify_all()
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        return cls(process, lines, reader)
+
+    def wait_event(self, event: str, count: int = 1) -> dict[str, Any]:
+        end = time.monotonic() + DEADLINE
+        with self.lines.changed:
+            while True:
+                found = [e for e in self.lines.events if e["event"] == event]
+                if len(found) >= count:
+                    return found[count - 1]
+                if any(e["event"] == "eof" for e in self.lines.events) or time.monotonic() > end:
+                    raise AssertionError(f"no {event} event; the log: {self.lines.events}")
+                self.lines.changed.wait(end - time.monotonic())
+
+    def finish(self) -> int:
+        """Wait for the process to exit (failing after the deadline); its exit code."""
+        code = self.process.wait(DEADLINE)
+        self.reader.join(DEADLINE)
+        return code
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(DEADLINE)
+
+
+def wait_until(condition: Callable[[], Any], what: str) -> Any:
+    """Poll a condition that no log line announces (a request reaching a server)."""
+    end = time.monotonic() + DEADLINE
+    while not (found := condition()):
+        if time.monotonic() > end:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.01)
+    return found

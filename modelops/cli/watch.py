@@ -60,6 +60,7 @@ def parse_address(text: str) -> tuple[str, int]:
 @click.option(
     "--interval",
     callback=_duration,
+    metavar="DURATION",
     default="60s",
     show_default=True,
     help="How often to fetch (--follow) and reconcile everything, repairing drift made by hand.",
@@ -67,6 +68,7 @@ def parse_address(text: str) -> tuple[str, int]:
 @click.option(
     "--debounce",
     callback=_duration,
+    metavar="DURATION",
     default="300ms",
     show_default=True,
     help="Quiet time after a save before acting; a burst of saves is acted on once.",

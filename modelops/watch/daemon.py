@@ -103,7 +103,7 @@ class Watcher:
         self._holds = 0
         self._second_look = False
         self._labels = [name or "default" for name in options.targets]
-        self.grace = DEFAULT_TIMEOUT  # how long a stop waits for the current call
+        self._timeouts: dict[int, float] = {}  # of each target, once resolved
         first = self._follow_and_resync if options.follow else self._resync
         self.jobs = [Periodic("follow" if options.follow else "resync", options.interval, first)]
         for label in self._labels:
@@ -120,6 +120,11 @@ class Watcher:
         with self._cond:
             self._stopping = True
             self._cond.notify()
+
+    @property
+    def grace(self) -> float:
+        """How long a stop waits for the current call: the longest target timeout."""
+        return max(self._timeouts.values(), default=DEFAULT_TIMEOUT)
 
     # --- the loop ---
 
@@ -275,7 +280,7 @@ class Watcher:
                     self.registry, selection, self._good.snapshot, self._resolve
                 ) as s:
                     self._name(slot, s.target.name)
-                    self.grace = max(self.grace, s.target.timeout)
+                    self._timeouts[slot] = s.target.timeout
                     outcomes = session.apply(s, Reporter(self.journal, s.target.name), o.workers)
             except ModelopsError as exc:
                 results.append(Result(self._labels[slot], (), None, exc.message))
