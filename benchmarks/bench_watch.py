@@ -7,8 +7,10 @@ For each registry size: generated models are applied once, then `modelops watch`
 child process against the Ollama test server (in another child process). Each save rewrites
 one model file with a new temperature; the latency is the time from the write to the
 watcher's "reconciled" log line for that model. Its floor is the debounce quiet period (the
-watcher waits that long for a burst to end); next to it, the same change applied by running
-`modelops apply` in a new process, as a user would without the watcher. Then the
+watcher waits that long for a burst to end) plus two `/api/tags` listings of the host (one to
+plan, one to record the new digests), which grow with the number of models on it; next to
+it, the same change applied by running `modelops apply` in a new process, as a user would
+without the watcher. Then the
 watcher is left alone for `--window` seconds with `--interval` equal to the window, so the
 CPU figure includes one periodic full reconcile; memory is its resident set size.
 """
@@ -27,6 +29,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
 
 from benchmarks.common import generate, save, table
 from benchmarks.ollama_process import ollama_process
@@ -106,6 +110,12 @@ def run(count: int, saves: int, window: float) -> dict[str, object]:
         for n in range(3):  # the floor: a one-model change applied by hand
             target.write_text(text.replace("temperature: 0.5", f"temperature: 0.{n + 1}1"))
             one.append(_modelops("apply", cwd=root, env=env))
+        tags = []
+        with httpx.Client(base_url=url) as client:
+            for _ in range(5):
+                start = time.perf_counter()
+                client.get("/api/tags").raise_for_status()
+                tags.append(time.perf_counter() - start)
         watcher = Watcher(root, env, interval=window)
         try:
             _, seen = watcher.wait("reconciled", 0)
@@ -130,6 +140,8 @@ def run(count: int, saves: int, window: float) -> dict[str, object]:
         "p90_s": round(latencies[int(0.9 * (len(latencies) - 1))], 3),
         "max_s": round(latencies[-1], 3),
         "debounce_s": DEBOUNCE,
+        "tags_s": round(statistics.median(tags), 3),
+        "floor_s": round(DEBOUNCE + 2 * statistics.median(tags), 3),
         "apply_cli_s": round(statistics.median(one), 3),
         "idle_cpu_percent": round(100 * (cpu1 - cpu0) / idle, 2),
         "idle_window_s": round(idle, 1),
@@ -144,7 +156,8 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=30.0)
     args = parser.parse_args()
     rows = [run(int(n), args.saves, args.window) for n in args.models.split(",")]
-    columns = ["models", "saves", "median_s", "p90_s", "max_s", "debounce_s", "apply_cli_s"]
+    columns = ["models", "saves", "median_s", "p90_s", "max_s", "debounce_s", "tags_s"]
+    columns += ["floor_s", "apply_cli_s"]
     columns += ["idle_cpu_percent", "idle_window_s", "rss_mib"]
     print(table(rows, columns))
     print(f"results: {save('watch', {'watch': rows})}")

@@ -134,6 +134,28 @@ def test_a_change_that_breaks_another_file_is_held_back(deployed):
     assert server.calls("/api/delete") == []
 
 
+def test_a_removed_file_is_looked_at_twice_then_its_model_is_pruned(deployed):
+    reg, server = deployed
+    with watching(reg.root, options(prune=True)) as watch:
+        (reg.root / "models" / "faq.yaml").unlink()
+        done = watch.wait_event("reconciled", why="saved")
+    assert done["models"] == ["faq"]
+    assert [r.body["model"] for r in server.calls("/api/delete")] == ["faq:latest"]
+    assert server.model("faq") is None
+
+
+def test_a_file_replaced_the_way_editors_save_it_deletes_nothing(deployed):
+    reg, server = deployed
+    path = reg.root / "models" / "faq.yaml"
+    with watching(reg.root, options(prune=True)) as watch:
+        backup = path.with_name("faq.yaml~")
+        path.rename(backup)  # the file is gone for a moment, as with vim's default save
+        path.write_text(reg.model_text("faq", "mistral", system="Saved again."))
+        backup.unlink()
+        watch.settled(lambda: system_of(server, "faq") == "Saved again.", "the save deployed")
+    assert server.calls("/api/delete") == []
+
+
 def test_a_model_broken_at_start_is_deployed_as_committed(deployed):
     reg, server = deployed
     reg.write("faq", "version: 1\nid: faq\nbase: [mistral")
@@ -186,7 +208,9 @@ def test_a_dns_name_stands_for_every_server_it_resolves_to(reg, monkeypatch):
             dropped.clear_log()
             reg.write("faq", reg.model_text("faq", "mistral", system="Two."))
             done = watch.wait_event("reconciled", why="saved")
-        assert done["hosts"] == [s.url for s in servers]
+        assert done["hosts"] == sorted(
+            (s.url for s in servers), key=lambda u: int(u.split(":")[-1])
+        )
         assert all(system_of(s, "faq") == "Two." for s in servers)
         assert dropped.requests == []
         assert system_of(dropped, "faq") == "One."

@@ -180,7 +180,11 @@ class Watcher:
         self._deploy(files, everything=batch.everything, why="saved")
 
     def _resync(self, why: str) -> None:
-        self._deploy(self._read(None), everything=True, why=why)
+        files = self._read(None)
+        for path in [p for p, c in files.items() if c is None and p in self._good.paths()]:
+            del files[path]  # a file missing now is looked at again, as a save would be
+            self.changed(path)
+        self._deploy(files, everything=True, why=why)
 
     def _follow_and_resync(self, why: str) -> None:
         branch = self.options.follow
