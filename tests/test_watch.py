@@ -83,7 +83,7 @@ def test_a_git_checkout_of_another_branch_causes_one_reconcile(deployed):
     reg.write("helper", reg.model_text("helper", "mistral"))
     reg.commit("other branch")
     reg.git("checkout", "-q", first)
-    with watching(reg.root, options()) as watch:
+    with watching(reg.root, options(quiet=1.0)) as watch:  # a long quiet time: one batch
         reg.git("checkout", "-q", "other")
         done = watch.wait_event("reconciled", why="saved")
         assert done["models"] == ["faq", "helper", "poet", "writer"]
@@ -168,7 +168,8 @@ def test_a_model_broken_at_start_is_deployed_as_committed(deployed):
 def test_commit_turns_each_batch_of_valid_edits_into_one_commit(deployed):
     reg, _ = deployed
     before = len(reg.subjects())
-    with watching(reg.root, options(commit=True, name="modelops watch on test")) as watch:
+    committing = options(commit=True, name="modelops watch on test", quiet=1.0)
+    with watching(reg.root, committing) as watch:
         for n in range(20):
             reg.write("faq", reg.model_text("faq", "mistral", system=f"Edited {n}."))
         reg.write("helper", reg.model_text("helper", "mistral"))

@@ -244,7 +244,7 @@ class Watcher:
         results = self._reconcile(models, why) if models is None or models else []
         if self.options.commit and (merged.accepted or self._uncommitted):
             self._commit(merged.accepted)
-        commit, modified = self._commit_label()
+        commit, modified = self._commit_label() if results else (None, False)
         for result in results:  # the status first: whoever reads the log line may ask it
             result.record(self.status, commit, modified, self._wall())
         for result in results:
@@ -305,7 +305,9 @@ class Watcher:
             if not repo.has_commits():
                 return None, True
             head = repo.resolve("HEAD")
-            return head, bool(self._rejected) or bool(repo.dirty([self.registry.prefix or "."]))
+            prefix = f"{self.registry.prefix}/" if self.registry.prefix else ""
+            paths = [f"{prefix}{p}" for p in (CONFIG_FILE, MODELS_DIR, AVATARS_DIR)]
+            return head, bool(self._rejected) or bool(repo.dirty(paths))
         except ModelopsError:
             return None, True
 
