@@ -123,3 +123,14 @@ def test_an_unknown_remote_or_a_branch_without_remote_is_refused(remote):
     with pytest.raises(UsageError, match="write it as REMOTE/BRANCH"):
         Branch.parse("main")
     assert Branch.parse("origin/release/1.x") == Branch("origin", "release/1.x")
+
+
+def test_a_merge_in_progress_is_not_fast_forwarded(remote):
+    author, deploy, _ = remote
+    push(author, "Two.")
+    head = git(deploy, "rev-parse", "HEAD").strip()
+    (deploy / ".git" / "MERGE_HEAD").write_text(head + "\n")
+    followed = step(Repo(deploy), Branch("origin", "main"), timeout=60)
+    assert followed.state == "failed"
+    assert followed.message.startswith("not fast-forwarding to origin/main: a merge is in progress")
+    assert git(deploy, "rev-parse", "HEAD").strip() == head

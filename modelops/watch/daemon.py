@@ -208,7 +208,9 @@ class Watcher:
         repo = self.registry.repo
         try:
             if repo.has_commits():
-                head = Revision(repo, repo.resolve("HEAD"), "HEAD", self.registry.prefix)
+                head = Revision(
+                    repo, repo.resolve("HEAD"), "HEAD", self.registry.prefix, self.registry.display
+                )
                 good = Good.read(head, self.registry.display)
                 if good.valid:
                     return good
@@ -299,17 +301,24 @@ class Watcher:
             self._labels[slot] = name
 
     def _commit_label(self) -> tuple[str | None, bool]:
-        """The commit deployed, and whether uncommitted edits went with it."""
+        """The commit deployed, and whether what was deployed differs from it."""
         repo = self.registry.repo
         try:
-            if not repo.has_commits():
+            head = repo.head()
+            if head is None:
                 return None, True
-            head = repo.resolve("HEAD")
-            prefix = f"{self.registry.prefix}/" if self.registry.prefix else ""
-            paths = [f"{prefix}{p}" for p in (CONFIG_FILE, MODELS_DIR, AVATARS_DIR)]
-            return head, bool(self._rejected) or bool(repo.dirty(paths))
+            committed: dict[str, str] = {}
+            for folder in ("", MODELS_DIR, AVATARS_DIR):
+                listing = repo.list_tree(head, self.registry.repo_path(folder).rstrip("/"))
+                cut = len(self.registry.prefix) + 1 if self.registry.prefix else 0
+                committed.update({p[cut:]: sha for p, sha in listing.items() if watched(p[cut:])})
         except ModelopsError:
             return None, True
+        deployed = self._good.files.content
+        same = set(deployed) == set(committed) and all(
+            repo.blob_id(content) == committed[path] for path, content in deployed.items()
+        )
+        return head, not same
 
     # --- committing hand edits ---
 

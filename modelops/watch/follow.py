@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from modelops.errors import ModelopsError, NotFoundError, UsageError
+from modelops.registry import remote as git_remote
 from modelops.registry.git import Repo
 
 State = Literal["current", "forwarded", "ahead", "diverged", "failed"]
@@ -45,7 +46,7 @@ class Followed:
 
 def check(repo: Repo, branch: Branch) -> None:
     """Refuse to start following a remote the repository does not have."""
-    remotes = repo.remotes()
+    remotes = git_remote.remotes(repo)
     if branch.remote not in remotes:
         known = ", ".join(remotes) or "none"
         raise NotFoundError(
@@ -57,29 +58,32 @@ def check(repo: Repo, branch: Branch) -> None:
 def step(repo: Repo, branch: Branch, timeout: float) -> Followed:
     """Fetch the followed branch and fast-forward the checked-out branch to it."""
     try:
-        local = repo.current_branch()
+        local = git_remote.current_branch(repo)
         if local is None:
             return Followed(
                 "failed", f"HEAD is detached; check out the branch that follows {branch}"
             )
-        remote = repo.fetch_branch(branch.remote, branch.name, timeout)
+        busy = repo.operation_in_progress()
+        if busy:
+            return Followed("failed", f"not fast-forwarding to {branch}: {busy}")
+        fetched = git_remote.fetch_branch(repo, branch.remote, branch.name, timeout)
         head = repo.resolve("HEAD")
-        ahead, behind = repo.divergence(head, remote)
+        ahead, behind = git_remote.divergence(repo, head, fetched)
         if behind == 0:
             state: State = "ahead" if ahead else "current"
             told = f"{local} is {ahead} commit(s) ahead of {branch}" if ahead else "up to date"
-            return Followed(state, told, remote)
+            return Followed(state, told, fetched)
         if ahead:
             return Followed(
                 "diverged",
                 f"{local} has diverged from {branch} ({ahead} local and {behind} remote "
                 f"commit(s)); {branch} is not applied until {local} is reset or rebased onto "
                 "it by hand",
-                remote,
+                fetched,
             )
-        repo.fast_forward(remote)
+        git_remote.fast_forward(repo, fetched)
         return Followed(
-            "forwarded", f"fast-forwarded {local} to {branch} ({behind} commit(s))", remote
+            "forwarded", f"fast-forwarded {local} to {branch} ({behind} commit(s))", fetched
         )
     except ModelopsError as exc:
         return Followed("failed", exc.message)
