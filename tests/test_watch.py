@@ -156,6 +156,23 @@ def test_a_file_replaced_the_way_editors_save_it_deletes_nothing(deployed):
     assert server.calls("/api/delete") == []
 
 
+def test_a_model_file_replaced_by_a_link_is_kept_as_it_was(deployed, tmp_path):
+    reg, server = deployed
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(reg.model_text("faq", "mistral", system="From outside."))
+    with watching(reg.root, options(prune=True)) as watch:
+        path = reg.root / "models" / "faq.yaml"
+        path.unlink()
+        path.symlink_to(outside)
+        invalid = watch.wait_event("invalid")
+    assert invalid["message"] == (
+        "models/faq.yaml: cannot be read (it is a symbolic link) (left out; the last good state "
+        "stays live)"
+    )
+    assert server.calls("/api/delete") == []
+    assert system_of(server, "faq") == "Answer briefly."
+
+
 def test_a_model_broken_at_start_is_deployed_as_committed(deployed):
     reg, server = deployed
     reg.write("faq", "version: 1\nid: faq\nbase: [mistral")

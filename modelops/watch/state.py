@@ -61,6 +61,9 @@ class Files:
     def list(self, folder: str) -> list[str]:
         return sorted(p for p in self.content if p.rpartition("/")[0] == folder)
 
+    def others(self, folder: str) -> dict[str, str]:
+        return {}  # only regular files are ever taken in
+
     def read(self, path: str) -> bytes | None:
         return self.content.get(path)
 
@@ -114,10 +117,10 @@ def merge(good: Good, batch: Mapping[str, Content]) -> Merged:
     pending: dict[str, bytes | None] = {}
     for path, content in sorted(batch.items()):
         if isinstance(content, Unreadable):
-            why = f"cannot be read ({content.reason}); its last good version stays live"
+            why = f"cannot be read ({content.reason})"
             rejected[path] = [Problem(files.shown(path), 0, 0, "", why)]
         elif path.endswith(".yml") and content is not None:
-            why = "model files end in .yaml (rename it); it is not deployed"
+            why = "model files end in .yaml (rename it)"
             rejected[path] = [Problem(files.shown(path), 0, 0, "", why)]
         elif content != files.read(path):
             pending[path] = content
