@@ -115,6 +115,16 @@ def test_a_broken_file_is_reported_with_its_place_and_nothing_is_deleted(deploye
     assert server.calls("/api/delete") == []
 
 
+def test_a_broken_file_that_is_removed_is_reported_gone(deployed):
+    reg, _ = deployed
+    with watching(reg.root, options()) as watch:
+        reg.write("draft", "version: 1\nid: draft\nbase: [")
+        watch.wait_event("invalid")
+        (reg.root / "models" / "draft.yaml").unlink()
+        gone = watch.wait_event("fixed")
+    assert gone["message"] == "models/draft.yaml is gone"
+
+
 def test_a_change_that_breaks_another_file_is_held_back(deployed):
     reg, server = deployed
     (reg.root / "avatars" / "faq.png").write_bytes(png())

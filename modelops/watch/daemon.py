@@ -269,7 +269,8 @@ class Watcher:
         for path in sorted(set(self._rejected) - set(merged.rejected)):
             if path in files:
                 shown = self._work_tree.shown(path)
-                self.journal.info("fixed", f"{shown} is valid again", path=path)
+                now = "is gone" if files[path] is None else "is valid again"
+                self.journal.info("fixed", f"{shown} {now}", path=path)
         self._rejected = {p: tuple(str(q) for q in ps) for p, ps in merged.rejected.items()}
         self.status.invalid_files.set(len(self._rejected))
 
