@@ -24,8 +24,8 @@ from typing import Any
 from modelops.registry.store import Registry
 from modelops.targets.discovery import Resolver, system_resolver
 from modelops.watch.daemon import Options, Watcher
-from modelops.watch.events import Watching
 from modelops.watch.log import EventLog
+from modelops.watch.service import serve
 from modelops.watch.status import Status, StatusServer
 
 DEADLINE = 60.0  # a failure bound, never an expectation
@@ -136,30 +136,30 @@ def watching(
     )
     server = StatusServer(("127.0.0.1", 0), status).start() if status_server else None
     watch = Watch(watcher, lines, status, server)
+    stopping = threading.Event()
+    finished: list[bool] = []
 
-    def loop() -> None:
+    def run() -> None:
         try:
-            watcher.run()
+            finished.append(serve(watcher, watcher.registry.root, stopping))
         except BaseException as exc:
             watch.errors.append(exc)
             with lines.changed:
                 lines.changed.notify_all()
 
-    files = Watching(watcher.registry.root, watcher).start()
-    thread = threading.Thread(target=loop, daemon=True)
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         if started:
             watch.wait_for(lambda: watch.reconciles("start"), "the first reconcile")
         yield watch
     finally:
-        watcher.stop()
+        stopping.set()
         thread.join(DEADLINE)
-        files.stop()
         if server is not None:
             server.stop()
-    assert not thread.is_alive(), "the watcher did not stop"
     assert not watch.errors, watch.errors
+    assert finished == [True], "the watcher did not stop in time"
 
 
 @dataclass

@@ -16,7 +16,7 @@ import click
 
 from modelops.cli.common import open_registry, registry_option
 from modelops.cli.reconcile import host_option, parallelism_option, prune_option
-from modelops.errors import Exit, ModelopsError, UsageError
+from modelops.errors import Exit, UsageError
 from modelops.registry.store import Registry
 
 if TYPE_CHECKING:
@@ -140,12 +140,7 @@ def watch(
     status = Status()
     server = None
     if address is not None:
-        try:
-            server = StatusServer(address, status).start()
-        except OSError as exc:
-            raise ModelopsError(
-                f"--status-addr {status_addr}: cannot listen there ({exc.strerror or exc})"
-            ) from None
+        server = StatusServer.listen(address, status)
         journal.info(
             "status",
             f"serving /healthz, /livez and /metrics on http://{server.address}",
@@ -174,40 +169,23 @@ def _check_targets(registry: Registry, names: tuple[str, ...], hosts: tuple[str,
 
 
 def _run(watcher: Watcher, registry: Registry) -> int:
-    """Run the loop in a thread; the main thread waits for a signal or for the loop to end."""
-    from modelops.watch.events import Watching
+    """Serve until SIGTERM or SIGINT; exit 0 either way."""
+    from modelops.watch.service import serve
 
-    stopped = threading.Event()
-    failure: list[BaseException] = []
-
-    def loop() -> None:
-        try:
-            watcher.run()
-        except BaseException as exc:  # handed to the main thread, which reports it
-            failure.append(exc)
-        finally:
-            stopped.set()
+    stopping = threading.Event()
 
     def on_signal(number: int, frame: FrameType | None) -> None:
         name = signal.Signals(number).name
         watcher.journal.info("stopping", f"{name}: stopping after the current call")
-        watcher.stop()
-        stopped.set()
+        stopping.set()
 
-    watching = Watching(registry.root, watcher).start()
     previous = _handle_signals(on_signal)
-    thread = threading.Thread(target=loop, name="modelops-watch", daemon=True)
-    thread.start()
     try:
-        stopped.wait()
-        thread.join(timeout=watcher.grace)
+        finished = serve(watcher, registry.root, stopping)
     finally:
-        watching.stop()
         for number, handler in previous.items():
             signal.signal(number, handler)
-    if failure:
-        raise failure[0]
-    if thread.is_alive():
+    if not finished:
         watcher.journal.warning(
             "abandoned",
             f"the current call took longer than {watcher.grace:g} s: abandoned (the next run "

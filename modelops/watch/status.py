@@ -25,6 +25,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from modelops.errors import ModelopsError
+
 
 @dataclass
 class _Target:
@@ -180,6 +182,17 @@ class StatusServer(ThreadingHTTPServer):
         self._thread = threading.Thread(
             target=self.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
         )
+
+    @classmethod
+    def listen(cls, address: tuple[str, int], status: Status) -> StatusServer:
+        """A started server on `address`; an address that cannot be had is a ModelopsError."""
+        try:
+            return cls(address, status).start()
+        except OSError as exc:
+            host = f"[{address[0]}]" if ":" in address[0] else address[0]
+            raise ModelopsError(
+                f"--status-addr {host}:{address[1]}: cannot listen there ({exc.strerror or exc})"
+            ) from None
 
     @property
     def address(self) -> str:
