@@ -58,6 +58,14 @@ def test_the_contracts_are_kept():
         ),
         ("spec/names.py", "from modelops.spec import model", "No import cycles"),
         ("reconcile/session.py", "import click", "Only the command line uses click"),
+        ("watch/daemon.py", "import click", "Only the command line uses click"),
+        (
+            "watch/daemon.py",
+            "from modelops.reconcile import apply",
+            "The watcher reconciles through the use cases",
+        ),
+        ("watch/debounce.py", "import threading", "The pure packages do no I/O"),
+        ("reconcile/session.py", "from modelops.watch import daemon", "Packages depend downwards"),
     ],
 )
 def test_a_forbidden_import_breaks_a_contract(

@@ -102,6 +102,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Pull Ollama models (e.g. llama3.2:latest or hf.co/<user>/<repo>:<quant>) onto the hosts "
         "of a target, with progress and retries.",
     ),
+    "watch": (
+        "watch",
+        "watch",
+        "Watch the registry and reconcile each saved change into the targets' Ollama hosts.",
+    ),
     "export": (
         "exchange",
         "export",

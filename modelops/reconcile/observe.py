@@ -14,7 +14,14 @@ from typing import Any, Protocol
 from modelops.errors import TargetError
 from modelops.reconcile.desired import Desired
 from modelops.reconcile.drift import Live
-from modelops.reconcile.plan import HostPlan, Plan, host_changes, to_inspect, version_warnings
+from modelops.reconcile.plan import (
+    HostPlan,
+    Plan,
+    Scope,
+    host_changes,
+    to_inspect,
+    version_warnings,
+)
 from modelops.reconcile.record import Recorded
 from modelops.spec import names
 from modelops.targets.base import Outcome
@@ -49,10 +56,11 @@ def plan(
     owned: Callable[[str], bool],
     prune: bool,
     workers: int,
+    only: Scope | None = None,
 ) -> tuple[Plan, dict[str, Observed]]:
     with ThreadPoolExecutor(max(1, len(hosts))) as pool:
         futures = [
-            pool.submit(_plan_host, desired, h, records.get(h.url, {}), owned, prune, workers)
+            pool.submit(_plan_host, desired, h, records.get(h.url, {}), owned, prune, workers, only)
             for h in hosts
         ]
         results = [f.result() for f in futures]
@@ -68,11 +76,12 @@ def _plan_host(
     owned: Callable[[str], bool],
     prune: bool,
     workers: int,
+    only: Scope | None,
 ) -> tuple[HostPlan, Observed]:
     try:
         version = host.version()
         tags = host.tags()
-        wanted = to_inspect(desired, tags, record)
+        wanted = to_inspect(desired, tags, record, only)
         # reading is cheap for the server: inspect more at once than we create
         with ThreadPoolExecutor(max(SHOW_WORKERS, workers)) as pool:
             shows = list(pool.map(lambda n: _show(host, n), wanted))
@@ -81,7 +90,7 @@ def _plan_host(
     lives = {
         names.match_key(n): live for n, live in zip(wanted, shows, strict=True) if live is not None
     }
-    changes = host_changes(host.url, desired, tags, lives, record, owned, prune)
+    changes = host_changes(host.url, desired, tags, lives, record, owned, prune, only)
     warnings = tuple(version_warnings(host.url, version, desired))
     return HostPlan(host.url, version, tuple(changes), warnings=warnings), Observed(
         tags, set(lives)

@@ -9,11 +9,11 @@ those (and their bases), and `host_changes` turns it all into changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from modelops.reconcile.desired import Desired, creation_order
+from modelops.reconcile.desired import Desired, creation_order, ollama_name
 from modelops.reconcile.drift import Live, compare
 from modelops.reconcile.record import Recorded
 from modelops.spec import names
@@ -70,6 +70,36 @@ class Plan:
         return out
 
 
+@dataclass(frozen=True)
+class Scope:
+    """A plan narrowed to some registry models: they and the models built on them are planned
+    (with the pulls they need), and of the owned models on a host only theirs may be deleted.
+    Every other model is left as it is, unobserved."""
+
+    ids: frozenset[str]
+    keys: frozenset[str]  # the Ollama names of `ids`, normalised
+
+    def __contains__(self, model_id: object) -> bool:
+        return model_id in self.ids
+
+
+def scope(desired: Mapping[str, Desired], ids: Collection[str], namespace: str | None) -> Scope:
+    """The scope of `ids` (defined or no longer defined) and every model built on them."""
+    closure = set(ids)
+    grew = True
+    while grew:
+        children = {d.id for d in desired.values() if d.parent in closure} - closure
+        closure |= children
+        grew = bool(children)
+    keys = set()
+    for model_id in closure:
+        try:
+            keys.add(ollama_name(model_id, namespace).key)
+        except names.InvalidName:
+            continue  # not a name a model of ours can have on a host
+    return Scope(frozenset(closure), frozenset(keys))
+
+
 def version_warnings(host: str, version: str, desired: Mapping[str, Desired]) -> list[str]:
     """Parameters the server is too old to know: it would store them and ignore them."""
     out = []
@@ -99,11 +129,16 @@ def _in_sync(
 
 
 def to_inspect(
-    desired: Mapping[str, Desired], tags: Mapping[str, Listed], record: Mapping[str, Recorded]
+    desired: Mapping[str, Desired],
+    tags: Mapping[str, Listed],
+    record: Mapping[str, Recorded],
+    only: Scope | None = None,
 ) -> list[str]:
     """Names to `/api/show`: present models the record cannot vouch for, and their bases."""
     out: list[str] = []
     for d in desired.values():
+        if only is not None and d.id not in only:
+            continue
         tag = tags.get(d.key)
         if tag is None or _in_sync(d, tag, record.get(d.key), tags):
             continue
@@ -121,11 +156,15 @@ def host_changes(
     record: Mapping[str, Recorded],
     owned: Callable[[str], bool],
     prune: bool,
+    only: Scope | None = None,
 ) -> list[Change]:
-    """Pulls first, then creates and updates parents before children, then deletes."""
+    """Pulls first, then creates and updates parents before children, then deletes. With
+    `only`, the models outside it are neither planned nor deleted."""
     changes: list[Change] = []
     pulls: dict[str, str] = {}
     for d in desired.values():
+        if only is not None and d.id not in only:
+            continue
         root_key = names.match_key(d.root)
         if d.parent is None and root_key not in tags and root_key not in pulls:
             pulls[root_key] = d.root
@@ -133,6 +172,8 @@ def host_changes(
         changes.append(Change("pull", host, pulls[root_key], None, "base model not on the host"))
     pending: dict[str, Change] = {}
     for model_id in creation_order(desired):
+        if only is not None and model_id not in only:
+            continue
         d = desired[model_id]
         needs = []
         if d.parent is None and names.match_key(d.root) in pulls:
@@ -145,6 +186,8 @@ def host_changes(
             pending[model_id] = change
     wanted = {d.key for d in desired.values()} | {names.match_key(d.root) for d in desired.values()}
     for key, tag in sorted(tags.items()):
+        if only is not None and key not in only.keys:
+            continue
         if key not in wanted and owned(tag.name):
             reason = (
                 "no longer in the registry" if prune else "no longer in the registry (prune is off)"

@@ -6,7 +6,7 @@ Nothing here parses flags or prints: callers pass values in and render what come
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from modelops.errors import ModelopsError, UsageError
@@ -14,11 +14,13 @@ from modelops.reconcile import apply as applying
 from modelops.reconcile import observe, record
 from modelops.reconcile.desired import Desired, clashes, desired_models
 from modelops.reconcile.ownership import owner
-from modelops.reconcile.plan import Plan
+from modelops.reconcile.plan import Plan, Scope, scope
 from modelops.registry.snapshot import Snapshot
 from modelops.registry.store import Registry
+from modelops.spec import names
 from modelops.spec.config import Config, OllamaTargetConfig
 from modelops.targets.base import Outcome
+from modelops.targets.discovery import Resolver, expand, system_resolver
 from modelops.targets.ollama import OllamaHost, Retry, normalize_host
 
 DEFAULT_TIMEOUT = 30.0
@@ -40,7 +42,11 @@ class ResolvedTarget:
 @dataclass(frozen=True)
 class Selection:
     """What a caller asks to reconcile: a target by name (or the default), optionally other
-    hosts, pruning, a revision of the registry, and how many models to create at once."""
+    hosts, pruning, a revision of the registry, and how many models to create at once.
+
+    `models` narrows the plan to those registry ids and the models built on them (None: all).
+    `keep` names registry ids that this run must not delete, whatever the plan says (the
+    watcher's models whose files could not be read)."""
 
     target: str | None = None
     hosts: tuple[str, ...] = ()
@@ -48,12 +54,16 @@ class Selection:
     rev: str | None = None
     workers: int = 4
     env_host: str | None = None  # OLLAMA_HOST, as the caller read it
+    models: frozenset[str] | None = None
+    keep: frozenset[str] = frozenset()
 
 
-def resolve_target(config: Config | None, selection: Selection) -> ResolvedTarget:
+def resolve_target(
+    config: Config | None, selection: Selection, resolve: Resolver = system_resolver
+) -> ResolvedTarget:
     """Hosts come from the selection, then the target in modelops.yaml, then OLLAMA_HOST, then
     127.0.0.1:11434. Without any targets in modelops.yaml there is one implicit target,
-    `local`."""
+    `local`. A `dns://NAME` host is resolved now, to every address NAME has."""
     targets = config.targets if config else {}
     chosen = selection.target or (config.default_target if config else None)
     if chosen is None and len(targets) == 1:
@@ -63,7 +73,7 @@ def resolve_target(config: Config | None, selection: Selection) -> ResolvedTarge
         raise UsageError(f"say which target to plan ({listed}), or set default_target")
     if not targets and chosen in (None, "local"):
         urls = list(selection.hosts) or [selection.env_host or ""]
-        return ResolvedTarget("local", _hosts(urls), prune=selection.prune)
+        return ResolvedTarget("local", _hosts(urls, resolve), prune=selection.prune)
     if chosen not in targets:
         raise UsageError(f"no target '{chosen}' in modelops.yaml (targets: {listed or 'none'})")
     found = targets[chosen]
@@ -72,7 +82,7 @@ def resolve_target(config: Config | None, selection: Selection) -> ResolvedTarge
     urls = list(selection.hosts) or found.host_list(selection.env_host or "")
     return ResolvedTarget(
         chosen,
-        _hosts(urls),
+        _hosts(urls, resolve),
         found.namespace,
         selection.prune or found.prune,
         found.timeout,
@@ -80,8 +90,8 @@ def resolve_target(config: Config | None, selection: Selection) -> ResolvedTarge
     )
 
 
-def _hosts(urls: Sequence[str]) -> tuple[str, ...]:
-    return tuple(normalize_host(url) for url in urls)
+def _hosts(urls: Sequence[str], resolve: Resolver) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(normalize_host(url) for url in expand(urls, resolve)))
 
 
 def connect(target: ResolvedTarget) -> list[OllamaHost]:
@@ -106,26 +116,47 @@ class Session:
 
 
 @contextlib.contextmanager
-def session(registry: Registry, selection: Selection) -> Iterator[Session]:
-    """Load the registry, resolve the target, observe its hosts and plan; the connections are
-    closed when the block ends."""
-    snapshot = registry.load(selection.rev).require_valid()
-    target = resolve_target(snapshot.config, selection)
+def session(
+    registry: Registry,
+    selection: Selection,
+    snapshot: Snapshot | None = None,
+    resolve: Resolver = system_resolver,
+) -> Iterator[Session]:
+    """Load the registry (or take the `snapshot` given), resolve the target, observe its hosts
+    and plan; the connections are closed when the block ends."""
+    if snapshot is None:
+        snapshot = registry.load(selection.rev)
+    snapshot.require_valid()
+    target = resolve_target(snapshot.config, selection, resolve)
     desired = desired_models(snapshot.specs(), target.namespace)
     problems = clashes(desired)
     if problems:
         raise ModelopsError("; ".join(problems))
     owned = owner(target.namespace, registry.ids_in_history() | set(desired))
+    if selection.keep:
+        owned = _sparing(owned, scope({}, selection.keep, target.namespace))
+    only = None
+    if selection.models is not None:
+        only = scope(desired, selection.models, target.namespace)
     records = record.load(registry.state_file(record.FILE))
     hosts = connect(target)
     try:
         the_plan, observed = observe.plan(
-            target.name, desired, hosts, records, owned, target.prune, selection.workers
+            target.name, desired, hosts, records, owned, target.prune, selection.workers, only
         )
         yield Session(registry, snapshot, target, desired, hosts, records, the_plan, observed)
     finally:
         for host in hosts:
             host.close()
+
+
+def _sparing(owned: Callable[[str], bool], kept: Scope) -> Callable[[str], bool]:
+    """Ownership less the models that must not be deleted in this run."""
+
+    def deletable(live_name: str) -> bool:
+        return owned(live_name) and names.match_key(live_name) not in kept.keys
+
+    return deletable
 
 
 def apply(s: Session, reporter: applying.Reporter, workers: int) -> list[Outcome]:
