@@ -1,33 +1,25 @@
-"""Every git call modelops makes, and the only user of gitpython; its errors become
-`GitError` and `NotFoundError` here, with a sentence that says what to do.
-
-A commit is built in a private index (`GIT_INDEX_FILE`) from HEAD plus the operation's files,
-HEAD moves only if it still points where the operation started, and the user's index entries
-for exactly those paths follow, all under git's own index lock, so a `git add` or `git commit`
-of the user's never mixes with a modelops commit. File lists travel on stdin, never on a
-command line."""
+"""A git repository as modelops reads it: objects, trees and listings through gitpython (the
+only user of it), history, the state a repository can be in (a rebase in progress, a detached
+HEAD, a shallow clone), and `run`, the one place git commands are started (file lists travel
+on stdin, never on a command line). gitpython's errors become `GitError` and `NotFoundError`
+here, with a sentence that says what to do. Commits are made in `commits.py`."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
-import tempfile
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping
+from contextlib import suppress
 from pathlib import Path
 
 import git as gitpython
 from git.exc import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
-from modelops.errors import ConflictError, GitError, NotFoundError
+from modelops.errors import GitError, NotFoundError
 
-FALLBACK_NAME, FALLBACK_EMAIL = "modelops", "modelops@localhost"
-FILE_MODE = "100644"
-_LINK_MODE, _TREE_MODE = 0o120000, 0o040000
-_INDEX_LOCKED = (
+LINK_MODE, _TREE_MODE = 0o120000, 0o040000
+INDEX_LOCKED = (
     "another git process is running in this repository; if none is, "
     "remove .git/index.lock and retry"
 )
@@ -39,10 +31,6 @@ _STATES = (  # (file or folder in the git dir, what is in progress, how to end i
     ("REVERT_HEAD", "a revert", "git revert --continue' or 'git revert --abort"),
     ("BISECT_LOG", "a bisect", "git bisect reset"),
 )
-
-
-class HeadMoved(ConflictError):
-    """HEAD moved between the start of an operation and its commit."""
 
 
 class Repo:
@@ -79,7 +67,7 @@ class Repo:
             raise GitError(f"git init failed: {exc.stderr or exc}") from None
         return Repo(path)
 
-    def _proc(
+    def proc(
         self, args: list[str], stdin: bytes = b"", env: Mapping[str, str] | None = None
     ) -> subprocess.CompletedProcess[bytes]:
         """A git command fed on stdin (so no list of files ever meets a command-line limit)."""
@@ -89,17 +77,18 @@ class Repo:
             command, cwd=self.top, input=stdin, capture_output=True, env=environment, check=False
         )
 
-    def _run(
+    def run(
         self, args: list[str], what: str, stdin: bytes = b"", env: Mapping[str, str] | None = None
     ) -> str:
-        proc = self._proc(args, stdin, env)
+        """A git command's output; its failure is a GitError that names `what` failed."""
+        proc = self.proc(args, stdin, env)
         if proc.returncode != 0:
             error = proc.stderr.decode(errors="replace").strip()
             lines = error.splitlines()
             message = next((ln for ln in lines if ln.startswith(("fatal:", "error:"))), "")
             message = message or (lines[-1] if lines else f"exit {proc.returncode}")
             if "index.lock" in error:
-                message += f" ({_INDEX_LOCKED})"
+                message += f" ({INDEX_LOCKED})"
             raise GitError(f"{what} failed: {message}")
         return proc.stdout.decode(errors="surrogateescape")
 
@@ -139,7 +128,7 @@ class Repo:
         commit = self.resolve(rev)
         entries = self._entries(commit, folder)
         listing = {
-            p: sha for p, (sha, mode) in entries.items() if mode not in (_LINK_MODE, _TREE_MODE)
+            p: sha for p, (sha, mode) in entries.items() if mode not in (LINK_MODE, _TREE_MODE)
         }
         self._blob_ids.update({(commit, path): sha for path, sha in listing.items()})
         return listing
@@ -147,10 +136,10 @@ class Repo:
     def others_in_tree(self, rev: str, folder: str) -> dict[str, str]:
         """The links and folders directly in `folder` at `rev`: path -> "link" or "folder"."""
         entries = self._entries(self.resolve(rev), folder)
-        kinds = {_LINK_MODE: "link", _TREE_MODE: "folder"}
+        kinds = {LINK_MODE: "link", _TREE_MODE: "folder"}
         return {p: kinds[mode] for p, (_, mode) in entries.items() if mode in kinds}
 
-    def _committed(self, commit: str | None, path: str) -> tuple[str, int] | None:
+    def committed_entry(self, commit: str | None, path: str) -> tuple[str, int] | None:
         """Blob id and mode of `path` at `commit`, or None."""
         if commit is None:
             return None
@@ -165,8 +154,8 @@ class Repo:
         are listed once (gitpython re-parses a tree on every path lookup)."""
         known = self._blob_ids.get((rev, path))
         if known is None:
-            entry = self._committed(self.resolve(rev), path)
-            if entry is None or entry[1] in (_LINK_MODE, _TREE_MODE):
+            entry = self.committed_entry(self.resolve(rev), path)
+            if entry is None or entry[1] in (LINK_MODE, _TREE_MODE):
                 return None
             known = entry[0]
         return self.read_object(known)
@@ -187,7 +176,7 @@ class Repo:
         staged = self._staged({p.rsplit("/", 1)[0] if "/" in p else "" for p in paths})
         out = []
         for path in paths:
-            committed = self._committed(head, path)
+            committed = self.committed_entry(head, path)
             fine = {committed[0] if committed else None}
             if path in wanted:
                 content = wanted[path]
@@ -201,7 +190,7 @@ class Repo:
     def _staged(self, folders: set[str]) -> dict[str, str]:
         """Blob ids in the user's index, by path, for the files in `folders`."""
         args = ["ls-files", "-s", "-z", "--", *sorted(f or "." for f in folders)]
-        entries = (e.split("\t", 1) for e in self._run(args, "git ls-files").split("\0") if e)
+        entries = (e.split("\t", 1) for e in self.run(args, "git ls-files").split("\0") if e)
         return {path: meta.split()[1] for meta, path in entries}
 
     def operation_in_progress(self) -> str | None:
@@ -229,7 +218,7 @@ class Repo:
         if revisions:
             self._check_revisions(revisions)
             args.append(revisions)
-        return self._run([*args, "--", folder or "."], "git log")
+        return self.run([*args, "--", folder or "."], "git log")
 
     def _check_revisions(self, revisions: str) -> None:
         for rev in (r for r in revisions.replace("...", "..").split("..") if r):
@@ -244,151 +233,9 @@ class Repo:
             p[len(prefix) :] for p in names if p.startswith(prefix) and "/" not in p[len(prefix) :]
         }
 
-    # --- writing ---
-
-    def commit_files(
-        self,
-        writes: Mapping[str, bytes | None],
-        message: str,
-        parent: str | None,
-        hooks: bool = True,
-    ) -> str:
-        """A commit of `parent`'s tree with `writes` (repository-relative; None deletes), built
-        in a private index; HEAD, the user's index and work tree are left alone."""
-        stored = self._store_blobs([c for c in writes.values() if c is not None])
-        lines = [
-            f"{self._mode(parent, p)} {stored[c]}\t{p}" if c is not None else _removal(p)
-            for p, c in sorted(writes.items())
-        ]
-        state = self.git_dir / "modelops"
-        index, message_file = state / f"index-{os.getpid()}", state / f"message-{os.getpid()}"
-        state.mkdir(parents=True, exist_ok=True)
-        env = {"GIT_INDEX_FILE": str(index)}
-        try:
-            read = ["read-tree", parent] if parent else ["read-tree", "--empty"]
-            self._run(read, "git read-tree", env=env)
-            stdin = "".join(f"{line}\0" for line in lines).encode(errors="surrogateescape")
-            self._run(["update-index", "-z", "--index-info"], "git update-index", stdin, env)
-            if hooks:  # the user's hooks see what is committed, as git's do
-                self._hook("pre-commit", env)
-                message_file.write_text(message, encoding="utf-8")
-                self._hook("commit-msg", env, str(message_file))
-                message = message_file.read_text(encoding="utf-8")
-            tree = self._run(["write-tree"], "git write-tree", env=env).strip()
-        finally:
-            index.unlink(missing_ok=True)
-            message_file.unlink(missing_ok=True)
-        parents = ["-p", parent] if parent else []
-        args = ["commit-tree", tree, *parents, "-F", "-"]
-        return self._run(args, "git commit-tree", message.encode(), self._identity()).strip()
-
-    def _hook(self, name: str, env: Mapping[str, str], *args: str) -> None:
-        """Run the user's git hook `name`, if there is one; a refusal stops the commit."""
-        proc = self._proc(["hook", "run", "--ignore-missing", name, "--", *args], env=env)
-        if proc.returncode != 0 and name != "post-commit":
-            said = (proc.stderr or proc.stdout).decode(errors="replace").strip().splitlines()
-            raise GitError(
-                f"the {name} hook refused the commit: {said[-1] if said else 'no reason given'}"
-            )
-
-    def _store_blobs(self, contents: list[bytes]) -> dict[bytes, str]:
-        """Write blobs into the object database with one git process for all of them."""
-        unique = list(dict.fromkeys(contents))
-        if not unique:
-            return {}
-        (self.git_dir / "modelops").mkdir(exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix="blobs-", dir=self.git_dir / "modelops"))
-        try:
-            for i, content in enumerate(unique):
-                (folder / str(i)).write_bytes(content)
-            stdin = "".join(f"{folder / str(i)}\n" for i in range(len(unique))).encode()
-            ids = self._run(
-                ["hash-object", "-w", "--stdin-paths", "--no-filters"], "git hash-object", stdin
-            )
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return dict(zip(unique, ids.split(), strict=True))
-
-    def _mode(self, commit: str | None, path: str) -> str:
-        committed = self._committed(commit, path)
-        if committed is None or committed[1] == _LINK_MODE:
-            return FILE_MODE
-        return f"{committed[1]:o}"
-
-    def _identity(self) -> dict[str, str]:
-        """Author and committer where git's configuration lacks them, keeping what is set."""
-        env: dict[str, str] = {}
-        for key, fallback, variables in (
-            ("name", FALLBACK_NAME, ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME")),
-            ("email", FALLBACK_EMAIL, ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL")),
-        ):
-            if self._proc(["config", f"user.{key}"]).returncode != 0:
-                env.update({v: fallback for v in variables if not os.environ.get(v)})
-        return env
-
-    @contextmanager
-    def index_locked(self, timeout: float = 10.0) -> Iterator[Path]:
-        """Hold git's own index lock, so that no `git add` or `git commit` of the user's can
-        interleave; a lock held by another git process is waited for, up to `timeout`."""
-        lock = self.git_dir / "index.lock"
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-                break
-            except FileExistsError:
-                if time.monotonic() > deadline:
-                    raise GitError(f".git/index.lock exists: {_INDEX_LOCKED}") from None
-                time.sleep(0.01)
-        try:
-            yield lock
-        finally:
-            lock.unlink(missing_ok=True)
-
-    def move_head(self, commit: str, expected: str | None, subject: str) -> None:
-        """HEAD to `commit`, only if it still points at `expected` (raises HeadMoved)."""
-        current = self.head()
-        if current != expected:
-            was, now = (expected or "nothing")[:10], (current or "nothing")[:10]
-            raise HeadMoved(f"HEAD moved from {was} to {now} while the operation ran")
-        args = ["update-ref", "-m", f"modelops: {subject}", "HEAD", commit, expected or ""]
-        self._run(args, "git update-ref")
-
-    def committed(self) -> None:
-        """What git does after a commit: the user's post-commit hook (its failure is ignored)."""
-        self._hook("post-commit", {})
-
-    def write_index(self, locked: Path, commit: str, paths: list[str]) -> None:
-        """The user's index with `paths` as in `commit`, written through the held lock file."""
-        scratch = self.git_dir / "modelops" / f"index-user-{os.getpid()}"
-        index = self.git_dir / "index"
-        env = {"GIT_INDEX_FILE": str(scratch)}
-        try:
-            if index.exists():
-                scratch.write_bytes(index.read_bytes())
-            else:
-                self._run(["read-tree", "--empty"], "git read-tree", env=env)
-            lines = [
-                f"{committed[1]:o} {committed[0]}\t{path}"
-                if (committed := self._committed(commit, path))
-                else _removal(path)
-                for path in paths
-            ]
-            stdin = "".join(f"{line}\0" for line in lines).encode(errors="surrogateescape")
-            self._run(["update-index", "-z", "--index-info"], "git update-index", stdin, env)
-            locked.write_bytes(scratch.read_bytes())
-            locked.replace(index)
-        finally:
-            scratch.unlink(missing_ok=True)
-
     def is_ancestor(self, commit: str, of: str = "HEAD") -> bool:
         """Whether `commit` is in the history of `of`."""
         with suppress(GitError):
-            self._run(["merge-base", "--is-ancestor", commit, of], "git merge-base")
+            self.run(["merge-base", "--is-ancestor", commit, of], "git merge-base")
             return True
         return False
-
-
-def _removal(path: str) -> str:
-    """An `update-index --index-info` line that removes `path`."""
-    return f"0 {'0' * 40}\t{path}"

@@ -15,12 +15,12 @@ from modelops.registry.git import Repo
 
 def current_branch(repo: Repo) -> str | None:
     """The branch checked out, or None on a detached HEAD."""
-    proc = repo._proc(["symbolic-ref", "--quiet", "--short", "HEAD"])
+    proc = repo.proc(["symbolic-ref", "--quiet", "--short", "HEAD"])
     return (proc.stdout.decode().strip() or None) if proc.returncode == 0 else None
 
 
 def remotes(repo: Repo) -> list[str]:
-    return repo._run(["remote"], "git remote").split()
+    return repo.run(["remote"], "git remote").split()
 
 
 def fetch_branch(repo: Repo, remote: str, branch: str, timeout: float) -> str:
@@ -49,7 +49,7 @@ def fetch_branch(repo: Repo, remote: str, branch: str, timeout: float) -> str:
 
 def divergence(repo: Repo, local: str, remote: str) -> tuple[int, int]:
     """How many commits only `local` has, and how many only `remote` has."""
-    out = repo._run(["rev-list", "--left-right", "--count", f"{local}...{remote}"], "git rev-list")
+    out = repo.run(["rev-list", "--left-right", "--count", f"{local}...{remote}"], "git rev-list")
     ahead, behind = out.split()
     return int(ahead), int(behind)
 
@@ -57,4 +57,4 @@ def divergence(repo: Repo, local: str, remote: str) -> tuple[int, int]:
 def fast_forward(repo: Repo, commit: str) -> None:
     """Move the checked-out branch forward to `commit`, updating the work tree; refused by git
     when that is not a fast-forward or would overwrite uncommitted changes."""
-    repo._run(["merge", "--ff-only", "--quiet", "--no-edit", commit], "git merge --ff-only")
+    repo.run(["merge", "--ff-only", "--quiet", "--no-edit", commit], "git merge --ff-only")

@@ -208,6 +208,7 @@ def _holder(path: Path) -> str:
 
 def init(path: Path, cwd: Path) -> tuple[Registry, str]:
     """Make `path` a registry (and a git repository if it is not inside one); one commit."""
+    from modelops.registry import commits
     from modelops.registry.git import Repo
     from modelops.spec.schema import schema_files
 
@@ -233,13 +234,13 @@ def init(path: Path, cwd: Path) -> tuple[Registry, str]:
     if existing:
         raise GitError(f"{', '.join(existing)}: already exists (move it away, then retry)")
     change = Changeset(op="init", summary="Initialise the modelops registry", writes={}, models=())
-    with repo.index_locked() as locked:
+    with commits.index_locked(repo) as locked:
         head = repo.head()
         writes = dict(zip(paths, files.values(), strict=True))
-        sha = repo.commit_files(writes, change.message(), head)
-        repo.move_head(sha, head, change.summary)
-        repo.write_index(locked, sha, paths)
-    repo.committed()
+        sha = commits.commit_files(repo, writes, change.message(), head)
+        commits.move_head(repo, sha, head, change.summary)
+        commits.write_index(repo, locked, sha, paths)
+    commits.committed(repo)
     for name, content in files.items():
         write_atomic(root / name, content)
     return registry, sha

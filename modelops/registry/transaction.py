@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelops.errors import ConflictError, GitError
+from modelops.registry import commits
 from modelops.registry.files import digest, read_optional, write_atomic
 from modelops.registry.snapshot import Snapshot
 from modelops.spec.model import model_path
@@ -104,22 +105,22 @@ class Transaction:
             )
         old = {p: self.snapshot.read(p) for p in writes}
         message = change.message()
-        sha = self.repo.commit_files(in_repo, message, self.base)  # runs the user's hooks
-        with self.repo.index_locked() as locked:
+        sha = commits.commit_files(self.repo, in_repo, message, self.base)  # runs the user's hooks
+        with commits.index_locked(self.repo) as locked:
             for attempt in range(1, ATTEMPTS + 1):
                 if self.repo.head() != self.base:  # someone committed since this one began
                     result = self._rebase(writes, old)
-                    sha = self.repo.commit_files(in_repo, message, self.base, hooks=False)
+                    sha = commits.commit_files(self.repo, in_repo, message, self.base, hooks=False)
                 self._write_journal(change.op, sha, old, writes)
                 try:
-                    self.repo.move_head(sha, self.base, change.summary)
+                    commits.move_head(self.repo, sha, self.base, change.summary)
                     break
                 except ConflictError as exc:  # HEAD moved: build on it again
                     if attempt == ATTEMPTS:
                         self.journal.unlink(missing_ok=True)
                         raise ConflictError(f"{exc.message}, {ATTEMPTS} times; retry") from None
-            self.repo.write_index(locked, sha, paths)
-        self.repo.committed()
+            commits.write_index(self.repo, locked, sha, paths)
+        commits.committed(self.repo)
         self._write_work_tree(old, writes)
         self.journal.unlink(missing_ok=True)
         self.snapshot = result
@@ -199,8 +200,8 @@ class Transaction:
 
     def _complete(self, commit: str, paths: dict[str, dict[str, str | None]]) -> None:
         new = {p: self.repo.read_blob(commit, self._repo_path(p)) for p in paths}  # few: a crash
-        with self.repo.index_locked() as locked:
-            self.repo.write_index(locked, commit, [self._repo_path(p) for p in paths])
+        with commits.index_locked(self.repo) as locked:
+            commits.write_index(self.repo, locked, commit, [self._repo_path(p) for p in paths])
         for path, digests in paths.items():
             if digest(read_optional(self.root / path)) == digests["old"]:
                 write_atomic(self.root / path, new[path], self.scratch)
