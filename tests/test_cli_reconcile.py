@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 import ollama
@@ -334,12 +335,17 @@ def test_status_reports_each_model_on_each_host(setup):
     server.modify_local("faq", system="Other.")
     result = run("status")
     assert result.code == 0
-    assert result.out.splitlines()[1:] == [
+    assert result.out.splitlines()[1:5] == [
         f"faq     {server.url}  drifted  changed on the host (drift): system",
         f"helper  {server.url}  missing  not on the host",
         f"writer  {server.url}  in sync",
         f"poet    {server.url}  in sync",
     ]
+    assert re.fullmatch(
+        rf"{server.url}: last applied {reg.head()[:10]} at \d{{4}}-\d\d-\d\d \d\d:\d\d UTC "
+        r"\(the commit planned now\)",
+        result.out.splitlines()[5],
+    )
 
 
 def test_pull_command(reg, ollama_server, monkeypatch):
@@ -362,6 +368,7 @@ def test_an_unknown_target_and_an_open_webui_target(setup):
     (reg.root / "modelops.yaml").write_text(
         "version: 1\ntargets:\n  webui: {type: openwebui, url: 'http://127.0.0.1:9'}\n"
     )
+    reg.commit("an Open WebUI target")
     result = run("plan", "webui")
     assert result.code == 64
     assert "is an Open WebUI target" in result.err

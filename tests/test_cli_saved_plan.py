@@ -68,7 +68,7 @@ def test_a_plan_is_refused_when_the_registry_changed_since(setup, tmp_path):
     result = run("apply", str(plan_file))
     assert result.code == 1
     assert result.err == (
-        f"error: {plan_file} is stale, so nothing was applied: the registry (the work tree) "
+        f"error: {plan_file} is stale, so nothing was applied: the registry (HEAD) "
         f"changed: poet changed, writer changed, extra added; planned at {before[:10]}, now "
         f"{reg.head()[:10]} (make a new plan with 'plan --out')\n"
     )
@@ -152,6 +152,7 @@ def test_model_selects_a_model_and_what_is_built_on_it(setup):
     reg, server = _applied(setup)
     reg.write("writer", reg.model_text("writer", base="llama3.1:8b", parameters={"top_k": 5}))
     reg.write("faq", reg.model_text("faq", base="mistral", system="Other."))
+    reg.commit("change writer and faq")
     result = run("apply", "--model", "writer")
     assert result.code == 0, result.err
     assert [r.body["model"] for r in server.calls("/api/create")] == [

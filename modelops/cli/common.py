@@ -22,6 +22,11 @@ registry_option = click.option(
     "modelops.yaml, or ./registry).",
 )
 rev_option = click.option("--rev", metavar="REV", help="Read the registry as of this git revision.")
+work_tree_option = click.option(
+    "--work-tree",
+    is_flag=True,
+    help="Deploy the files as saved, uncommitted changes included (default: HEAD).",
+)
 
 
 def output_option(*choices: str) -> Callable[[F], F]:

@@ -10,10 +10,17 @@ from typing import Any
 import click
 
 from modelops.cli import applying
-from modelops.cli.common import F, open_registry, output_option, registry_option, rev_option
+from modelops.cli.common import (
+    F,
+    open_registry,
+    output_option,
+    registry_option,
+    rev_option,
+    work_tree_option,
+)
 from modelops.cli.output import emit_json, say, table
 from modelops.errors import Exit
-from modelops.reconcile import guard, render, session
+from modelops.reconcile import guard, record, render, session
 from modelops.reconcile.plan import Plan
 from modelops.reconcile.session import Selection
 from modelops.registry.store import Registry
@@ -50,6 +57,7 @@ def target_options(command: F) -> F:
             click.argument("target_name", metavar="[TARGET]", required=False),
             registry_option,
             rev_option,
+            work_tree_option,
             host_option,
             prune_option,
             parallelism_option,
@@ -66,8 +74,18 @@ def _selection(
     prune: bool,
     rev: str | None = None,
     workers: int = 4,
+    work_tree: bool = False,
 ) -> Selection:
-    return Selection(target_name, hosts, prune, rev, workers, os.environ.get("OLLAMA_HOST"))
+    env_host = os.environ.get("OLLAMA_HOST")
+    return Selection(target_name, hosts, prune, rev, workers, env_host, work_tree=work_tree)
+
+
+def _said(s: session.Session) -> None:
+    """What is deployed and what is not, on stderr (stdout holds the plan)."""
+    for line in s.warnings:
+        click.echo(f"warning: {line}", err=True)
+    for line in s.notes:
+        click.echo(f"note: {line}", err=True)
 
 
 def _print_plan(the_plan: Plan, output: str) -> None:
@@ -101,6 +119,7 @@ def plan(
     target_name: str | None,
     registry_dir: str | None,
     rev: str | None,
+    work_tree: bool,
     hosts: tuple[str, ...],
     prune: bool,
     parallelism: int,
@@ -115,10 +134,12 @@ def plan(
 
     registry = open_registry(registry_dir)
     target_name = applying.one_target(target_name, target_flag)
-    with session.session(registry, _selection(target_name, hosts, prune, rev, parallelism)) as s:
+    selection = _selection(target_name, hosts, prune, rev, parallelism, work_tree)
+    with session.session(registry, selection) as s:
+        _said(s)
         applying.narrow(s, models)
         if out_path:
-            applying.write_plan(out_path, saved.to_save(s, rev))
+            applying.write_plan(out_path, saved.to_save(s))
         _print_plan(s.plan, output)
     _unreachable(s.plan)
     if s.plan.errors:
@@ -147,6 +168,7 @@ def apply(
     target_name: str | None,
     registry_dir: str | None,
     rev: str | None,
+    work_tree: bool,
     hosts: tuple[str, ...],
     prune: bool,
     parallelism: int,
@@ -166,13 +188,21 @@ def apply(
     """
     registry = open_registry(registry_dir)
     if applying.is_plan_file(target_name):
-        given = {"--target": target_flag, "--rev": rev, "--host": hosts, "--prune": prune}
+        given = {
+            "--target": target_flag,
+            "--rev": rev,
+            "--work-tree": work_tree,
+            "--host": hosts,
+            "--prune": prune,
+        }
         applying.refuse_with_saved_plan(given)
         return _apply_saved(
             registry, str(target_name), models, max_deletes, force, yes, parallelism, output
         )
     target_name = applying.one_target(target_name, target_flag)
-    with session.session(registry, _selection(target_name, hosts, prune, rev, parallelism)) as s:
+    selection = _selection(target_name, hosts, prune, rev, parallelism, work_tree)
+    with session.session(registry, selection) as s:
+        _said(s)
         return _carry_out(s, models, max_deletes, force, yes, parallelism, output)
 
 
@@ -235,6 +265,7 @@ reconcile_alias = click.Command(
 @click.argument("target_name", metavar="[TARGET]", required=False)
 @registry_option
 @rev_option
+@work_tree_option
 @host_option
 @parallelism_option
 @output_option("json")
@@ -248,6 +279,7 @@ def status(
     target_name: str | None,
     registry_dir: str | None,
     rev: str | None,
+    work_tree: bool,
     hosts: tuple[str, ...],
     parallelism: int,
     output: str,
@@ -257,15 +289,28 @@ def status(
     """Each model on each host: in sync, drifted or missing."""
     target_name = applying.one_target(target_name, target_flag)
     registry = open_registry(registry_dir)
-    with session.session(registry, _selection(target_name, hosts, False, rev, parallelism)) as s:
+    selection = _selection(target_name, hosts, False, rev, parallelism, work_tree)
+    with session.session(registry, selection) as s:
+        _said(s)
         rows = render.status_rows(s.plan)
+        applied = record.load_applied(registry.state_file(record.FILE))
+    deployed = [
+        {"host": h.host, "applied": vars(applied[h.host]) if h.host in applied else None}
+        for h in s.plan.hosts
+        if not h.error
+    ]
     if output == "json":
         emit_json(
             [{"model": r[0], "host": r[1], "status": r[2], "detail": r[3]} for r in rows]
             + [{"host": h.host, "error": h.error} for h in s.plan.hosts if h.error]
+            + deployed
         )
     else:
         table(["MODEL", "HOST", "STATUS", "DETAIL"], rows)
+        for host_plan in s.plan.hosts:
+            if not host_plan.error:
+                host = host_plan.host
+                say(render.applied_line(host, applied.get(host), s.source.commit))
     _unreachable(s.plan)
     if s.plan.errors:
         return Exit.FAILURE

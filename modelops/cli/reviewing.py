@@ -128,7 +128,13 @@ def plans(
             out.append(TargetPlan(name, None, "HEAD has problems (see above); fix them first"))
             continue
         selection = session.Selection(
-            name, hosts, False, compared.head_sha, 4, os.environ.get("OLLAMA_HOST")
+            name,
+            hosts,
+            False,
+            compared.head_sha,
+            4,
+            os.environ.get("OLLAMA_HOST"),
+            work_tree=compared.head_sha is None,
         )
         try:
             with session.session(registry, selection) as s:

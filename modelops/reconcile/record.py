@@ -1,6 +1,7 @@
-"""The digest record: what the last apply left on each Ollama host, kept under `.git/modelops/`
-(never committed), so that a model nobody changed costs no `/api/show` call on the next plan.
-An unreadable record is no record: every model is inspected again."""
+"""The record of what applies left on each Ollama host, kept under `.git/modelops/` (never
+committed): the digest of each model made, so that a model nobody changed costs no
+`/api/show` call on the next plan (and so that modelops knows it made it), and the commit the
+last apply deployed. An unreadable record is no record: every model is inspected again."""
 
 from __future__ import annotations
 
@@ -26,6 +27,16 @@ class Recorded:
 Records = dict[str, dict[str, Recorded]]  # host URL -> model key -> what was recorded
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What the last apply deployed to a host."""
+
+    commit: str | None  # the registry's commit
+    work_tree: bool  # uncommitted changes of the work tree went with it
+    complete: bool  # every change of the plan succeeded
+    at: float  # when, in seconds since the epoch
+
+
 def load(path: Path) -> Records:
     try:
         data = json.loads(path.read_text())
@@ -37,12 +48,25 @@ def load(path: Path) -> Records:
         return {}
 
 
-def save(path: Path, records: Mapping[str, Mapping[str, Recorded]]) -> None:
+def load_applied(path: Path) -> dict[str, Applied]:
+    try:
+        data = json.loads(path.read_text())
+        return {host: Applied(**entry) for host, entry in data.get("applied", {}).items()}
+    except (FileNotFoundError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def save(
+    path: Path,
+    records: Mapping[str, Mapping[str, Recorded]],
+    applied: Mapping[str, Applied] | None = None,
+) -> None:
     data = {
         "version": 1,
         "hosts": {
             host: {key: vars(entry) for key, entry in sorted(models.items())}
             for host, models in sorted(records.items())
         },
+        "applied": {host: vars(a) for host, a in sorted((applied or load_applied(path)).items())},
     }
     write_atomic(path, json.dumps(data, indent=1).encode())

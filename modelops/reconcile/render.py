@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import json
 from collections.abc import Sequence
 from typing import Any
 
 from modelops.reconcile.plan import HostPlan, Plan
+from modelops.reconcile.record import Applied
 from modelops.targets.base import Change, FieldChange, Outcome
 
 SIGNS = {"pull": "+", "create": "+", "update": "~", "delete": "-", "noop": "="}
@@ -193,3 +195,16 @@ def status_rows(plan: Plan) -> list[list[str]]:
                 [change.model, host_plan.host, state, detail + (f": {fields}" if fields else "")]
             )
     return rows
+
+
+def applied_line(host: str, applied: Applied | None, planned: str | None) -> str:
+    """`status`: what the last apply deployed to a host, beside what this plan reads."""
+    if applied is None:
+        return f"{host}: no apply from this clone recorded"
+    when = dt.datetime.fromtimestamp(applied.at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    what = (applied.commit or "no commit")[:10]
+    if applied.work_tree:
+        what += " with uncommitted changes"
+    state = "" if applied.complete else ", with failures"
+    same = " (the commit planned now)" if applied.commit == planned else ""
+    return f"{host}: last applied {what} at {when}{state}{same}"

@@ -12,7 +12,7 @@ from modelops.errors import ConflictError, TargetError
 from modelops.reconcile import observe, planfile, record
 from modelops.reconcile.desired import desired_models
 from modelops.reconcile.planfile import SavedPlan, Settings
-from modelops.reconcile.session import ResolvedTarget, Session, connect
+from modelops.reconcile.session import Deployed, ResolvedTarget, Session, connect
 from modelops.registry.store import Registry
 
 
@@ -20,8 +20,9 @@ def _commit(registry: Registry, rev: str | None) -> str | None:
     return registry.resolve(rev) if rev else registry.repo.head()
 
 
-def to_save(s: Session, rev: str | None) -> SavedPlan:
+def to_save(s: Session) -> SavedPlan:
     """The session's plan, with what it was made from."""
+    rev = s.source.rev
     tags = {
         host: {key: tag.digest for key, tag in seen.tags.items()}
         for host, seen in s.observed.items()
@@ -69,7 +70,10 @@ def checked(registry: Registry, saved: SavedPlan, shown: str) -> Iterator[Sessio
                 "(make a new plan with 'plan --out')"
             )
         records = record.load(registry.state_file(record.FILE))
-        yield Session(registry, snapshot, target, desired, hosts, records, saved.plan, observed)
+        source = Deployed(saved.rev, _commit(registry, saved.rev))
+        yield Session(
+            registry, snapshot, target, desired, hosts, records, saved.plan, observed, source
+        )
     finally:
         for host in hosts:
             host.close()

@@ -6,6 +6,7 @@ Nothing here parses flags or prints: callers pass values in and render what come
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -56,6 +57,44 @@ class Selection:
     env_host: str | None = None  # OLLAMA_HOST, as the caller read it
     models: frozenset[str] | None = None
     keep: frozenset[str] = frozenset()
+    work_tree: bool = False  # deploy the files as saved, uncommitted changes included
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """Which registry a run deploys: a revision (HEAD unless another is asked for), or the
+    work tree as saved; and what of the work tree differs from HEAD."""
+
+    rev: str | None  # None: the work tree
+    commit: str | None  # the commit (for the work tree: HEAD, which its changes sit on)
+    uncommitted: tuple[str, ...] = ()
+
+    def said(self) -> tuple[list[str], list[str]]:
+        """What the caller should tell the user about it: warnings, then notes."""
+        if not self.uncommitted:
+            return [], []
+        listed = ", ".join(self.uncommitted[:5])
+        if len(self.uncommitted) > 5:
+            listed += f" and {len(self.uncommitted) - 5} more"
+        if self.rev is None:
+            return [f"deploying uncommitted changes of the work tree: {listed}"], []
+        return [], [
+            f"uncommitted changes are not deployed: {listed} (commit them, or pass --work-tree "
+            "to deploy the files as saved)"
+        ]
+
+
+def deployed(registry: Registry, selection: Selection) -> tuple[Snapshot, Deployed]:
+    """The registry a selection deploys: HEAD by default, another revision with `rev`, the
+    work tree with `work_tree`."""
+    if selection.rev and selection.work_tree:
+        raise UsageError("give --rev or --work-tree, not both")
+    uncommitted = tuple(registry.uncommitted())
+    if selection.work_tree:
+        return registry.load(None), Deployed(None, registry.repo.head(), uncommitted)
+    rev = selection.rev or "HEAD"
+    shown = uncommitted if rev == "HEAD" else ()
+    return registry.load(rev), Deployed(rev, registry.resolve(rev), shown)
 
 
 def resolve_target(
@@ -113,6 +152,9 @@ class Session:
     records: record.Records
     plan: Plan
     observed: dict[str, observe.Observed] = field(default_factory=dict)
+    source: Deployed = Deployed(None, None)
+    warnings: list[str] = field(default_factory=list)  # for the user: what is deployed, and
+    notes: list[str] = field(default_factory=list)  # what is not
 
 
 @contextlib.contextmanager
@@ -122,29 +164,56 @@ def session(
     snapshot: Snapshot | None = None,
     resolve: Resolver = system_resolver,
 ) -> Iterator[Session]:
-    """Load the registry (or take the `snapshot` given), resolve the target, observe its hosts
-    and plan; the connections are closed when the block ends."""
+    """Load the registry the selection deploys (or take the `snapshot` given: a work tree the
+    caller read), resolve the target, observe its hosts and plan; the connections are closed
+    when the block ends.
+
+    What modelops owns on a host is read from the history of what is deployed (never from
+    other branches or stashes) and from the record of what earlier applies made there."""
     if snapshot is None:
-        snapshot = registry.load(selection.rev)
+        snapshot, source = deployed(registry, selection)
+    else:
+        source = Deployed(None, registry.repo.head(), tuple(registry.uncommitted()))
     snapshot.require_valid()
     target = resolve_target(snapshot.config, selection, resolve)
     desired = desired_models(snapshot.specs(), target.namespace)
     problems = clashes(desired)
     if problems:
         raise ModelopsError("; ".join(problems))
-    owned = owner(target.namespace, registry.ids_in_history() | set(desired))
+    records = record.load(registry.state_file(record.FILE))
+    made = {key for models in records.values() for key in models}
+    ids = registry.ids_in_history(source.commit) if source.commit else set()
+    owned = owner(target.namespace, ids | set(desired), made)
+    warnings, notes = source.said()
+    if registry.repo.is_shallow():
+        warnings.append(
+            "this is a shallow clone: models deleted before its oldest commit are owned only if "
+            "an apply from here recorded them, so a prune may leave some (run 'git fetch "
+            "--unshallow' to read the whole history)"
+        )
     if selection.keep:
         owned = _sparing(owned, scope({}, selection.keep, target.namespace))
     only = None
     if selection.models is not None:
         only = scope(desired, selection.models, target.namespace)
-    records = record.load(registry.state_file(record.FILE))
     hosts = connect(target)
     try:
         the_plan, observed = observe.plan(
             target.name, desired, hosts, records, owned, target.prune, selection.workers, only
         )
-        yield Session(registry, snapshot, target, desired, hosts, records, the_plan, observed)
+        yield Session(
+            registry,
+            snapshot,
+            target,
+            desired,
+            hosts,
+            records,
+            the_plan,
+            observed,
+            source,
+            warnings,
+            notes,
+        )
     finally:
         for host in hosts:
             host.close()
@@ -165,7 +234,18 @@ def apply(s: Session, reporter: applying.Reporter, workers: int) -> list[Outcome
     if s.plan.pending:
         outcomes = applying.apply(s.plan, s.hosts, reporter, workers)
     records = observe.new_records(s.plan, s.desired, s.hosts, s.records, outcomes, s.observed)
-    record.save(s.registry.state_file(record.FILE), records)
+    path = s.registry.state_file(record.FILE)
+    applied = record.load_applied(path)
+    failed = {o.change.host for o in outcomes if not o.ok}
+    for host_plan in s.plan.hosts:
+        if host_plan.error is None:
+            applied[host_plan.host] = record.Applied(
+                s.source.commit,
+                s.source.rev is None and bool(s.source.uncommitted),
+                host_plan.host not in failed,
+                time.time(),
+            )
+    record.save(path, records, applied)
     return outcomes
 
 

@@ -206,6 +206,19 @@ class Repo:
             )
         return None
 
+    def status(self, folder: str) -> list[str]:
+        """Paths under `folder` that differ from HEAD in the index or work tree, or are new."""
+        args = ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", folder or "."]
+        entries = self.run(args, "git status").split("\0")
+        out, skip = [], False
+        for entry in entries:
+            if skip or len(entry) < 4:
+                skip = False
+                continue
+            out.append(entry[3:])
+            skip = entry[0] in "RC"  # a rename names its source next
+        return sorted(out)
+
     def is_shallow(self) -> bool:
         return (self.git_dir / "shallow").exists()
 

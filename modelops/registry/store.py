@@ -140,10 +140,16 @@ class Registry:
             "name the base revision, e.g. 'modelops diff HEAD~1'"
         )
 
-    def ids_in_history(self) -> set[str]:
-        """Every model id the registry defined at any commit."""
-        names = self.repo.names_in_history(self.repo_path(MODELS_DIR))
+    def ids_in_history(self, rev: str = "HEAD") -> set[str]:
+        """Every model id the registry defined in the history of `rev` (not on other branches,
+        nor in stashes)."""
+        names = self.repo.names_in_history(self.repo_path(MODELS_DIR), rev)
         return {n.removesuffix(".yaml") for n in names if n.endswith(".yaml")}
+
+    def uncommitted(self) -> list[str]:
+        """The registry's files whose work-tree state differs from HEAD (untracked included)."""
+        cut = len(self.prefix) + 1 if self.prefix else 0
+        return [p[cut:] for p in self.repo.status(self.prefix)]
 
     def file_times(self) -> dict[str, tuple[int, int]]:
         """For each model file: the times of the commits that first added and last changed it."""
