@@ -1,4 +1,5 @@
-"""The exception root, its subclasses and the exit-code table.
+"""The exception root, its subclasses, the exit-code table, and the scrubber that keeps
+secrets out of everything modelops writes.
 
 Every expected failure is a `ModelopsError`: it carries one message that says what is wrong
 and what to do next, and the exit code it maps to. The command line is the one place that
@@ -8,6 +9,8 @@ turns them into output and an exit status.
 from __future__ import annotations
 
 import enum
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 
@@ -94,3 +97,42 @@ class SpecError(ModelopsError):
 
     def __str__(self) -> str:
         return "\n".join([*self.lines(), self.message])
+
+
+_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@'\"]+@")
+_AUTHORIZATION = re.compile(
+    r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic|token)\s+)?)[^\s\"',}]+"
+)
+_BEARER = re.compile(r"(?i)(\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{6,}")
+_QUERY = re.compile(r"(?i)([?&](?:api[_-]?key|access[_-]?token|token|key)=)[^&\s\"']+")
+SECRET_NAME = re.compile(r"(?i)(?:^|_)(?:API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD)$")
+MASK = "***"
+
+
+class Scrubber:
+    """Hides secrets in text that leaves modelops (output, errors, logs, reports, crash logs):
+    the user and password in a URL, `Authorization` and `Bearer` values, `?api_key=`-style
+    query values, and the values of the variables that hold keys."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> Scrubber:
+        """Every variable whose name says it holds a key, token, secret or password."""
+        return cls(value for name, value in environ.items() if SECRET_NAME.search(name))
+
+    def add(self, secret: str | None) -> None:
+        if secret and len(secret.strip()) >= 6:  # shorter values would mask ordinary words
+            self._secrets.add(secret.strip())
+
+    def __call__(self, text: str) -> str:
+        text = _USERINFO.sub(rf"\1{MASK}@", text)
+        text = _AUTHORIZATION.sub(rf"\1{MASK}", text)
+        text = _BEARER.sub(rf"\1{MASK}", text)
+        text = _QUERY.sub(rf"\1{MASK}", text)
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, MASK)
+        return text

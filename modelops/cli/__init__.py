@@ -12,13 +12,14 @@ import importlib
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any, TextIO
 
 import click
 
 from modelops import __version__
-from modelops.errors import Exit, ModelopsError, SpecError
+from modelops.errors import Exit, ModelopsError, Scrubber, SpecError
 
 # name -> (module, attribute, first sentence of its help), in the order `--help` lists them
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -168,11 +169,46 @@ def cli(debug: bool) -> None:
     """
 
 
+# commands whose standard output is the user's own data, written out unchanged
+DATA_COMMANDS = frozenset({"export", "show", "schema"})
+
+
+class Scrubbed:
+    """A text stream whose writes pass through the scrubber first."""
+
+    def __init__(self, stream: TextIO, scrub: Scrubber) -> None:
+        self._stream, self._scrub = stream, scrub
+
+    def write(self, text: str) -> int:
+        self._stream.write(self._scrub(text))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    scrub = Scrubber.from_environment(os.environ)
+    command = next((a for a in args if not a.startswith("-")), "")
+    out, err = sys.stdout, sys.stderr
+    sys.stderr = Scrubbed(err, scrub)
+    if command not in DATA_COMMANDS:
+        sys.stdout = Scrubbed(out, scrub)
+    try:
+        return _main(args, scrub)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(args: list[str], scrub: Scrubber) -> int:
     debug = "--debug" in args or os.environ.get("MODELOPS_DEBUG") == "1"
     try:
-        result = cli.main(args=args, prog_name="modelops", standalone_mode=False)
+        result = cli.main(args=args, prog_name="modelops", standalone_mode=False, obj=scrub)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.Abort:
@@ -196,13 +232,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return Exit.OK
     except Exception as exc:
-        return _internal_error(exc, debug)
+        return _internal_error(exc, debug, scrub)
     return int(result or 0)
 
 
-def _internal_error(exc: Exception, debug: bool) -> int:
+def _internal_error(exc: Exception, debug: bool, scrub: Scrubber) -> int:
     """A bug: with --debug the traceback; without, one line and where the traceback went."""
-    text = "".join(traceback.format_exception(exc))
+    text = scrub("".join(traceback.format_exception(exc)))
     head = f"internal error: {type(exc).__name__}: {exc} (this is a bug"
     if debug:
         sys.stderr.write(text)

@@ -5,17 +5,21 @@ apply FILE)."""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
-from modelops.errors import ModelopsError, UsageError
+from modelops.cli.common import scrubber
+from modelops.errors import MASK, ConflictError, ModelopsError, UsageError
 from modelops.reconcile import guard, planfile
 from modelops.reconcile.plan import Plan
 from modelops.reconcile.planfile import SavedPlan
 from modelops.reconcile.session import Session
+from modelops.registry.store import Registry
 
 max_deletes_option = click.option(
     "--max-deletes",
@@ -87,19 +91,38 @@ def confirm(plan: Plan, yes: bool) -> None:
 def write_plan(path: str, saved: SavedPlan) -> None:
     from modelops.registry.files import write_atomic
 
-    try:
-        write_atomic(Path(path), planfile.dumps(saved).encode())
+    try:  # secrets in host URLs are masked; apply finds the hosts again in the configuration
+        write_atomic(Path(path), scrubber()(planfile.dumps(saved)).encode())
     except OSError as exc:
         raise UsageError(f"cannot write the plan to {path}: {exc.strerror}") from None
 
 
-def read_plan(path: str) -> SavedPlan:
+def read_plan(path: str, registry: Registry) -> SavedPlan:
+    """A saved plan; hosts whose credentials were masked when it was written are found again
+    among the target's hosts as the registry configures them now."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "it is not text"
         raise UsageError(f"cannot read the plan {path}: {why}") from None
-    return planfile.loads(text, path)
+    saved = planfile.loads(text, path)
+    if MASK not in text:
+        return saved
+    from modelops.reconcile import session
+
+    config = registry.load(saved.rev).config
+    wanted = session.Selection(saved.target.name, env_host=os.environ.get("OLLAMA_HOST"))
+    scrub = scrubber()
+    for host in session.resolve_target(config, wanted).hosts:
+        text = text.replace(json.dumps(scrub(host))[1:-1], json.dumps(host)[1:-1])
+    saved = planfile.loads(text, path)
+    masked = [h for h in saved.target.hosts if MASK in h]
+    if masked:
+        raise ConflictError(
+            f"{path}: {', '.join(masked)} is no longer a host of target '{saved.target.name}' "
+            "(make a new plan with 'plan --out')"
+        )
+    return saved
 
 
 def refuse_with_saved_plan(given: Mapping[str, object]) -> None:

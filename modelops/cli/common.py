@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from modelops.errors import UsageError
+from modelops.errors import Scrubber, UsageError
 from modelops.registry.store import Registry, discover
+from modelops.spec.config import CONFIG_FILE
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,4 +54,25 @@ def lock_timeout() -> float:
 def open_registry(registry_dir: str | None) -> Registry:
     cwd = Path.cwd()
     root = discover(registry_dir, os.environ.get("MODELOPS_REGISTRY"), cwd)
+    _learn_key_names(root)
     return Registry(root, cwd)
+
+
+def scrubber() -> Scrubber:
+    """The scrubber of this run (main makes it), or one from the environment."""
+    context = click.get_current_context(silent=True)
+    found = context.find_root().obj if context else None
+    return found if isinstance(found, Scrubber) else Scrubber.from_environment(os.environ)
+
+
+def _learn_key_names(root: Path) -> None:
+    """The variables modelops.yaml names as holding API keys hold secrets, whatever their
+    names: their values are scrubbed too."""
+    config = root / CONFIG_FILE
+    try:
+        text = config.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    scrub = scrubber()
+    for name in re.findall(r"api_key_env\s*:\s*['\"]?([A-Za-z_][A-Za-z0-9_]*)", text):
+        scrub.add(os.environ.get(name))

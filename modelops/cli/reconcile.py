@@ -218,7 +218,7 @@ def _apply_saved(
 ) -> int:
     from modelops.reconcile import saved
 
-    with saved.checked(registry, applying.read_plan(path), path) as s:
+    with saved.checked(registry, applying.read_plan(path, registry), path) as s:
         return _carry_out(s, models, max_deletes, force, yes, parallelism, output)
 
 

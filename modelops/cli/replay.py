@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from modelops.cli.common import output_option
+from modelops.cli.common import output_option, scrubber
 from modelops.cli.output import note
 from modelops.errors import Exit, UsageError
 
@@ -161,7 +161,7 @@ def replay(
     }
     for target, kind in ((markdown_path, "markdown"), (html_path, "html"), (json_path, "json")):
         if target:
-            Path(target).write_text(rendered[kind](), encoding="utf-8")
+            Path(target).write_text(scrubber()(rendered[kind]()), encoding="utf-8")
     click.echo(rendered[output](), nl=False)
     if run.errors:
         return Exit.FAILURE

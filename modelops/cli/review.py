@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from modelops.cli import reviewing
-from modelops.cli.common import open_registry, registry_option
+from modelops.cli.common import open_registry, registry_option, scrubber
 from modelops.cli.output import emit_json
 from modelops.errors import Exit, UsageError
 
@@ -91,7 +91,7 @@ def diff(
 
 def _write(path: str, text: str) -> None:
     try:
-        Path(path).write_text(text, encoding="utf-8")
+        Path(path).write_text(scrubber()(text), encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 
