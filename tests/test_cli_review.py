@@ -331,8 +331,8 @@ def test_review_of_the_scripted_history(applied):
         "\n"
         "### Plan for `webui`\n"
         "\n"
-        "> :warning: not planned: target 'webui' is an Open WebUI target; plan and apply need "
-        "Ollama\n"
+        "> :warning: not planned: target 'webui' needs an Open WebUI API key in "
+        "OPENWEBUI\\_API\\_KEY (an admin's key, made under Settings &gt; Account &gt; API keys)\n"
         "\n"
         f"<sub>modelops {__version__} · base <main> · head the work tree</sub>\n"
     )

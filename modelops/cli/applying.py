@@ -29,7 +29,11 @@ max_deletes_option = click.option(
     metavar="N",
     help="Refuse to delete or replace (rebuild on another base) more than N models.",
 )
-force_option = click.option("--force", is_flag=True, help="Apply past --max-deletes.")
+force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="Apply past --max-deletes, and over models changed in Open WebUI since the plan.",
+)
 yes_option = click.option(
     "--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal."
 )

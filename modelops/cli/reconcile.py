@@ -19,7 +19,7 @@ from modelops.cli.common import (
     work_tree_option,
 )
 from modelops.cli.output import emit_json, say, table
-from modelops.errors import Exit
+from modelops.errors import Exit, UsageError
 from modelops.reconcile import guard, record, render, session
 from modelops.reconcile.plan import Plan
 from modelops.reconcile.session import Selection
@@ -75,9 +75,20 @@ def _selection(
     rev: str | None = None,
     workers: int = 4,
     work_tree: bool = False,
+    force: bool = False,
 ) -> Selection:
     env_host = os.environ.get("OLLAMA_HOST")
-    return Selection(target_name, hosts, prune, rev, workers, env_host, work_tree=work_tree)
+    return Selection(
+        target_name,
+        hosts,
+        prune,
+        rev,
+        workers,
+        env_host,
+        work_tree=work_tree,
+        environ=dict(os.environ),
+        force=force,
+    )
 
 
 def _said(s: session.Session) -> None:
@@ -138,6 +149,11 @@ def plan(
     with session.session(registry, selection) as s:
         _said(s)
         applying.narrow(s, models)
+        if out_path and s.kind != "ollama":
+            raise UsageError(
+                "plan --out saves plans for Ollama targets; an Open WebUI target checks each "
+                "model's last change when it is applied instead (apply --force to overwrite)"
+            )
         if out_path:
             applying.write_plan(out_path, saved.to_save(s))
         _print_plan(s.plan, output)
@@ -200,7 +216,7 @@ def apply(
             registry, str(target_name), models, max_deletes, force, yes, parallelism, output
         )
     target_name = applying.one_target(target_name, target_flag)
-    selection = _selection(target_name, hosts, prune, rev, parallelism, work_tree)
+    selection = _selection(target_name, hosts, prune, rev, parallelism, work_tree, force)
     with session.session(registry, selection) as s:
         _said(s)
         return _carry_out(s, models, max_deletes, force, yes, parallelism, output)
@@ -308,9 +324,13 @@ def status(
     else:
         table(["MODEL", "HOST", "STATUS", "DETAIL"], rows)
         for host_plan in s.plan.hosts:
-            if not host_plan.error:
-                host = host_plan.host
+            if host_plan.error:
+                continue
+            host = host_plan.host
+            if host_plan.product == "Ollama":
                 say(render.applied_line(host, applied.get(host), s.source.commit))
+            else:
+                say(render.marked_line(host, host_plan.applied, s.source.commit))
     _unreachable(s.plan)
     if s.plan.errors:
         return Exit.FAILURE

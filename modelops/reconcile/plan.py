@@ -37,6 +37,9 @@ class HostPlan:
     changes: tuple[Change, ...]
     error: str | None = None  # the host could not be observed
     warnings: tuple[str, ...] = ()
+    product: str = "Ollama"
+    unmanaged: tuple[str, ...] = ()  # models someone else made there: never touched
+    applied: tuple[str, ...] = ()  # Open WebUI: the commits its managed models were applied from
 
 
 @dataclass(frozen=True)

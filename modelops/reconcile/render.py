@@ -71,24 +71,30 @@ def text(plan: Plan) -> str:
         in_sync = sum(1 for c in host.changes if c.action == "noop")
         if in_sync:
             lines.append(f"  = {in_sync} model{'s' if in_sync != 1 else ''} in sync")
+        if host.unmanaged:
+            lines.append(f"  ? not made by modelops, left alone: {', '.join(host.unmanaged)}")
     lines.append(f"Plan: {summary(plan)}")
     return "\n".join(lines) + "\n"
 
 
 def _host_title(plan: Plan, host: HostPlan) -> str:
-    version = f" (Ollama {host.version})" if host.version else ""
+    version = f" ({host.product} {host.version})" if host.version else ""
     return f"Target {plan.target}: {host.host}{version}"
 
 
 def markdown(plan: Plan) -> str:
     lines = [f"### modelops plan for `{plan.target}`", "", f"**{summary(plan)}**", ""]
     for host in plan.hosts:
-        lines.append(f"#### {host.host}" + (f" (Ollama {host.version})" if host.version else ""))
+        lines.append(
+            f"#### {host.host}" + (f" ({host.product} {host.version})" if host.version else "")
+        )
         lines.append("")
         if host.error:
             lines += [f"> :warning: {host.error}", ""]
             continue
         active = [c for c in host.changes if c.action != "noop"]
+        if host.unmanaged:
+            lines += [f"Not made by modelops, left alone: {', '.join(host.unmanaged)}", ""]
         if not active:
             lines += ["No changes: every model is in sync.", ""]
             continue
@@ -129,7 +135,9 @@ def as_json(plan: Plan, outcomes: Sequence[Outcome] = ()) -> dict[str, Any]:
         "hosts": [
             {
                 "host": h.host,
+                "product": h.product,
                 "version": h.version,
+                "unmanaged": list(h.unmanaged),
                 "error": h.error,
                 "warnings": list(h.warnings),
                 "changes": [_change_json(c, results.get((h.host, c.key))) for c in h.changes],
@@ -208,3 +216,12 @@ def applied_line(host: str, applied: Applied | None, planned: str | None) -> str
     state = "" if applied.complete else ", with failures"
     same = " (the commit planned now)" if applied.commit == planned else ""
     return f"{host}: last applied {what} at {when}{state}{same}"
+
+
+def marked_line(host: str, commits: Sequence[str], planned: str | None) -> str:
+    """`status` for Open WebUI: the commits its managed models were last applied from."""
+    if not commits:
+        return f"{host}: no model applied from this registry yet"
+    shown = ", ".join(c[:10] for c in commits)
+    same = " (the commit planned now)" if list(commits) == [planned] else ""
+    return f"{host}: models last applied from {shown}{same}"

@@ -7,19 +7,20 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from modelops.errors import ModelopsError, UsageError
 from modelops.reconcile import apply as applying
-from modelops.reconcile import observe, record
+from modelops.reconcile import observe, record, webui
 from modelops.reconcile.desired import Desired, clashes, desired_models
 from modelops.reconcile.ownership import owner
 from modelops.reconcile.plan import Plan, Scope, scope
 from modelops.registry.snapshot import Snapshot
 from modelops.registry.store import Registry
 from modelops.spec import names
-from modelops.spec.config import Config, OllamaTargetConfig
+from modelops.spec.config import Config, OllamaTargetConfig, OpenWebUITargetConfig, TargetConfig
 from modelops.targets.base import Outcome
 from modelops.targets.discovery import Resolver, expand, system_resolver
 from modelops.targets.ollama import OllamaHost, Retry, normalize_host
@@ -58,6 +59,8 @@ class Selection:
     models: frozenset[str] | None = None
     keep: frozenset[str] = frozenset()
     work_tree: bool = False  # deploy the files as saved, uncommitted changes included
+    environ: Mapping[str, str] = field(default_factory=dict)  # where API keys are read from
+    force: bool = False  # overwrite models changed in Open WebUI since the plan
 
 
 @dataclass(frozen=True)
@@ -97,12 +100,8 @@ def deployed(registry: Registry, selection: Selection) -> tuple[Snapshot, Deploy
     return registry.load(rev), Deployed(rev, registry.resolve(rev), shown)
 
 
-def resolve_target(
-    config: Config | None, selection: Selection, resolve: Resolver = system_resolver
-) -> ResolvedTarget:
-    """Hosts come from the selection, then the target in modelops.yaml, then OLLAMA_HOST, then
-    127.0.0.1:11434. Without any targets in modelops.yaml there is one implicit target,
-    `local`. A `dns://NAME` host is resolved now, to every address NAME has."""
+def choose(config: Config | None, selection: Selection) -> tuple[str, TargetConfig | None]:
+    """The target a selection names, or the default one; None for the implicit `local`."""
     targets = config.targets if config else {}
     chosen = selection.target or (config.default_target if config else None)
     if chosen is None and len(targets) == 1:
@@ -111,13 +110,24 @@ def resolve_target(
     if chosen is None and targets:
         raise UsageError(f"say which target to plan ({listed}), or set default_target")
     if not targets and chosen in (None, "local"):
-        urls = list(selection.hosts) or [selection.env_host or ""]
-        return ResolvedTarget("local", _hosts(urls, resolve), prune=selection.prune)
+        return "local", None
     if chosen not in targets:
         raise UsageError(f"no target '{chosen}' in modelops.yaml (targets: {listed or 'none'})")
-    found = targets[chosen]
+    return str(chosen), targets[chosen]
+
+
+def resolve_target(
+    config: Config | None, selection: Selection, resolve: Resolver = system_resolver
+) -> ResolvedTarget:
+    """Hosts come from the selection, then the target in modelops.yaml, then OLLAMA_HOST, then
+    127.0.0.1:11434. Without any targets in modelops.yaml there is one implicit target,
+    `local`. A `dns://NAME` host is resolved now, to every address NAME has."""
+    chosen, found = choose(config, selection)
+    if found is None:
+        urls = list(selection.hosts) or [selection.env_host or ""]
+        return ResolvedTarget("local", _hosts(urls, resolve), prune=selection.prune)
     if not isinstance(found, OllamaTargetConfig):
-        raise UsageError(f"target '{chosen}' is an Open WebUI target; plan and apply need Ollama")
+        raise UsageError(f"target '{chosen}' is an Open WebUI target; this needs an Ollama one")
     urls = list(selection.hosts) or found.host_list(selection.env_host or "")
     return ResolvedTarget(
         chosen,
@@ -148,13 +158,14 @@ class Session:
     snapshot: Snapshot
     target: ResolvedTarget
     desired: dict[str, Desired]
-    hosts: list[OllamaHost]
+    hosts: list[Any]  # OllamaHost, or OpenWebUIServer (both are targets)
     records: record.Records
     plan: Plan
     observed: dict[str, observe.Observed] = field(default_factory=dict)
     source: Deployed = Deployed(None, None)
     warnings: list[str] = field(default_factory=list)  # for the user: what is deployed, and
     notes: list[str] = field(default_factory=list)  # what is not
+    kind: str = "ollama"  # or "openwebui", or "combined" (Ollama first, then Open WebUI)
 
 
 @contextlib.contextmanager
@@ -175,6 +186,63 @@ def session(
     else:
         source = Deployed(None, registry.repo.head(), tuple(registry.uncommitted()))
     snapshot.require_valid()
+    warnings, notes = source.said()
+    if registry.repo.is_shallow():
+        warnings.append(
+            "this is a shallow clone: models deleted before its oldest commit are owned only if "
+            "an apply from here recorded them, so a prune may leave some (run 'git fetch "
+            "--unshallow' to read the whole history)"
+        )
+    name, found = choose(snapshot.config, selection)
+    said = (warnings, notes)
+    if not isinstance(found, OpenWebUITargetConfig):
+        with _ollama(registry, snapshot, source, selection, resolve, said) as s:
+            yield s
+        return
+    web = webui.webui_target(name, found, selection.prune)
+    server = webui.connect(web, selection.environ, selection.force)
+    mark = registry.name(snapshot.config)
+    try:
+        if web.ollama is None:
+            host_plan = webui.plan_host(server, snapshot, mark, source.commit, web.prune)
+            target = ResolvedTarget(name, (web.url,), None, web.prune, web.timeout, 1)
+            the_plan = Plan(name, (host_plan,), web.prune)
+            yield Session(
+                registry,
+                snapshot,
+                target,
+                {},
+                [server],
+                {},
+                the_plan,
+                {},
+                source,
+                *said,
+                "openwebui",
+            )
+            return
+        inner = replace(selection, target=web.ollama)
+        with _ollama(registry, snapshot, source, inner, resolve, said) as s:
+            wrapped = {model_id: d.name for model_id, d in s.desired.items()}
+            host_plan = webui.plan_host(server, snapshot, mark, source.commit, web.prune, wrapped)
+            s.plan = Plan(name, (*s.plan.hosts, host_plan), s.plan.prune or web.prune)
+            s.target = replace(s.target, name=name, hosts=(*s.target.hosts, web.url))
+            s.hosts = [*s.hosts, server]
+            s.kind = "combined"
+            yield s
+    finally:
+        server.close()
+
+
+@contextlib.contextmanager
+def _ollama(
+    registry: Registry,
+    snapshot: Snapshot,
+    source: Deployed,
+    selection: Selection,
+    resolve: Resolver,
+    said: tuple[list[str], list[str]],
+) -> Iterator[Session]:
     target = resolve_target(snapshot.config, selection, resolve)
     desired = desired_models(snapshot.specs(), target.namespace)
     problems = clashes(desired)
@@ -184,13 +252,6 @@ def session(
     made = {key for models in records.values() for key in models}
     ids = registry.ids_in_history(source.commit) if source.commit else set()
     owned = owner(target.namespace, ids | set(desired), made)
-    warnings, notes = source.said()
-    if registry.repo.is_shallow():
-        warnings.append(
-            "this is a shallow clone: models deleted before its oldest commit are owned only if "
-            "an apply from here recorded them, so a prune may leave some (run 'git fetch "
-            "--unshallow' to read the whole history)"
-        )
     if selection.keep:
         owned = _sparing(owned, scope({}, selection.keep, target.namespace))
     only = None
@@ -206,13 +267,12 @@ def session(
             snapshot,
             target,
             desired,
-            hosts,
+            list(hosts),
             records,
             the_plan,
             observed,
             source,
-            warnings,
-            notes,
+            *said,
         )
     finally:
         for host in hosts:
@@ -229,15 +289,46 @@ def _sparing(owned: Callable[[str], bool], kept: Scope) -> Callable[[str], bool]
 
 
 def apply(s: Session, reporter: applying.Reporter, workers: int) -> list[Outcome]:
-    """Carry out the session's plan, then record the digests of what was made or verified."""
+    """Carry out the session's plan. On Ollama, then record the digests of what was made or
+    verified and the commit applied; wrapped by Open WebUI, Ollama goes first, and a model
+    whose Ollama part failed is not wrapped."""
+    if s.kind == "openwebui":
+        return applying.apply(s.plan, s.hosts, reporter, workers) if s.plan.pending else []
+    ollama = [h for h in s.plan.hosts if h.product == "Ollama"]
+    ollama_plan = Plan(s.plan.target, tuple(ollama), s.plan.prune)
+    outcomes = _apply_ollama(s, ollama_plan, s.hosts[: len(ollama)], reporter, workers)
+    if s.kind != "combined":
+        return outcomes
+    failed = {o.change.model for o in outcomes if not o.ok and o.change.model}
+    web = [h for h in s.plan.hosts if h.product != "Ollama"]
+    kept, skipped = [], []
+    for host_plan in web:
+        changes = [c for c in host_plan.changes if c.model not in failed]
+        skipped += [
+            Outcome(c, False, "its Ollama model failed", skipped=True)
+            for c in host_plan.changes
+            if c.model in failed
+        ]
+        kept.append(replace(host_plan, changes=tuple(changes)))
+    for outcome in skipped:
+        reporter.finished(outcome)
+    web_plan = Plan(s.plan.target, tuple(kept), s.plan.prune)
+    if web_plan.pending:
+        outcomes += applying.apply(web_plan, s.hosts[len(ollama) :], reporter, workers)
+    return outcomes + skipped
+
+
+def _apply_ollama(
+    s: Session, the_plan: Plan, hosts: list[Any], reporter: applying.Reporter, workers: int
+) -> list[Outcome]:
     outcomes: list[Outcome] = []
-    if s.plan.pending:
-        outcomes = applying.apply(s.plan, s.hosts, reporter, workers)
-    records = observe.new_records(s.plan, s.desired, s.hosts, s.records, outcomes, s.observed)
+    if the_plan.pending:
+        outcomes = applying.apply(the_plan, hosts, reporter, workers)
+    records = observe.new_records(the_plan, s.desired, hosts, s.records, outcomes, s.observed)
     path = s.registry.state_file(record.FILE)
     applied = record.load_applied(path)
     failed = {o.change.host for o in outcomes if not o.ok}
-    for host_plan in s.plan.hosts:
+    for host_plan in the_plan.hosts:
         if host_plan.error is None:
             applied[host_plan.host] = record.Applied(
                 s.source.commit,

@@ -19,7 +19,7 @@ from modelops.registry import snapshot as snap
 from modelops.registry.files import write_atomic
 from modelops.registry.sources import Nothing, Revision, WorkTree
 from modelops.registry.transaction import Changeset, Transaction
-from modelops.spec.config import CONFIG_FILE, DEFAULT_CONFIG
+from modelops.spec.config import CONFIG_FILE, DEFAULT_CONFIG, Config
 from modelops.spec.model import MODELS_DIR
 
 if TYPE_CHECKING:  # gitpython costs ~100 ms to import: only commands that use git pay for it
@@ -78,6 +78,16 @@ class Registry:
         """The registry folder relative to the repository top."""
         rel = self.root.relative_to(self.repo.top).as_posix()
         return "" if rel == "." else rel
+
+    def name(self, config: Config | None) -> str:
+        """How this registry names itself to the systems it manages: `name` in modelops.yaml,
+        else its repository's name (from the origin remote, else its folder) and folder."""
+        if config is not None and config.name:
+            return config.name
+        remote = self.repo.proc(["config", "--get", "remote.origin.url"]).stdout.decode().strip()
+        base = remote.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1] if remote else ""
+        repository = base.removesuffix(".git") or self.repo.top.name
+        return f"{repository}/{self.prefix}" if self.prefix else repository
 
     def repo_path(self, path: str) -> str:
         """A registry-relative path as a path from the top of the repository."""

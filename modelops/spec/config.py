@@ -40,11 +40,19 @@ class OllamaTargetConfig(Strict):
 
 class OpenWebUITargetConfig(Strict):
     type: Literal["openwebui"]
-    url: str
+    url: str = Field(description="the Open WebUI, e.g. http://127.0.0.1:8080")
     api_key_env: str = Field(
-        "OPENWEBUI_API_KEY", description="the environment variable that holds the API key"
+        "OPENWEBUI_API_KEY",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="the environment variable that holds the API key",
+    )
+    ollama: str | None = Field(
+        None,
+        description="an Ollama target applied first; each workspace model then wraps the Ollama "
+        "model made for it, whose own entry in the model selector is hidden",
     )
     prune: bool = False
+    timeout: float = Field(30.0, gt=0, description="seconds to wait for an answer")
 
 
 TargetConfig = Annotated[OllamaTargetConfig | OpenWebUITargetConfig, Field(discriminator="type")]
@@ -56,6 +64,12 @@ class Config(Strict):
         default_factory=dict
     )
     default_target: str | None = Field(None, description="the target plan and apply use by default")
+    name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$",
+        description="how this registry marks the models it manages in Open WebUI (default: the "
+        "name of its git repository and folder)",
+    )
 
 
 DEFAULT_CONFIG = """\
@@ -87,4 +101,10 @@ def parse_config(raw: bytes, path: str) -> Config:
         raise SpecError(problems) from None
     if config.default_target and config.default_target not in config.targets:
         raise SpecError([doc.problem(("default_target",), "names no target in 'targets'")])
+    for name, target in config.targets.items():
+        if isinstance(target, OpenWebUITargetConfig) and target.ollama is not None:
+            found = config.targets.get(target.ollama)
+            if not isinstance(found, OllamaTargetConfig):
+                loc = ("targets", name, "ollama")
+                raise SpecError([doc.problem(loc, "names no Ollama target in 'targets'")])
     return config
