@@ -178,6 +178,11 @@ def _shown(key: str, value: Any) -> Any:
     return value
 
 
+def _seen(record: Mapping[str, Any]) -> list[Any]:
+    """What says a record changed since the plan: its version and when it was saved."""
+    return [record.get("version_id"), record.get("updated_at")]
+
+
 @dataclass(frozen=True)
 class WebUIPlan:
     changes: list[Change]
@@ -217,7 +222,7 @@ def plan_webui(
         body = {
             "record": with_marker(form, registry, commit),
             "grants": form["access_grants"] if any(f.field == "access" for f in fields) else None,
-            "updated_at": found.get("updated_at"),
+            "seen": _seen(found),
         }
         then = found["meta"][MARKER].get("commit")
         why = "changed in Open WebUI (drift)" if then == commit else "changed in the registry"
@@ -227,6 +232,6 @@ def plan_webui(
         if model_id in desired or not marked(found, registry):
             continue
         reason = "no longer in the registry" + ("" if prune else " (prune is off)")
-        body = {"updated_at": found.get("updated_at")}
+        body = {"seen": _seen(found)}
         changes.append(Change("delete", url, model_id, None, reason, request=body, enabled=prune))
     return WebUIPlan(changes, unmanaged, warnings)

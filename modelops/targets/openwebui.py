@@ -25,6 +25,8 @@ from modelops.targets.base import Change, ProgressCallback
 KNOWN = ((0, 8, 0), (0, 13, 0))  # access grants arrived in 0.8; 0.12 is the newest known
 KNOWN_TEXT = "0.8 to 0.12"
 PAGE = 30  # Open WebUI's page size for paged lists
+# Open WebUI answers 401 for these too; any other 401 is about the key
+_NOT_AUTH = ("We could not find", "Uh-oh! This model id is already registered")
 
 
 @dataclass
@@ -133,20 +135,20 @@ class OpenWebUIServer:
         if change.action == "create":
             self._post("/api/v1/models/create", request["record"], f"create {model_id}")
         elif change.action == "update":
-            self._unchanged_since_plan(model_id, request.get("updated_at"))
+            self._unchanged_since_plan(model_id, request.get("seen"))
             self._post("/api/v1/models/model/update", request["record"], f"update {model_id}")
             if request.get("grants") is not None:
                 body = {"id": model_id, "access_grants": request["grants"]}
                 self._post("/api/v1/models/model/access/update", body, f"share {model_id}")
         elif change.action == "delete":
-            self._unchanged_since_plan(model_id, request.get("updated_at"))
+            self._unchanged_since_plan(model_id, request.get("seen"))
             self._post("/api/v1/models/model/delete", {"id": model_id}, f"delete {model_id}")
 
     def _unchanged_since_plan(self, model_id: str, planned: object) -> None:
         if self.force or planned is None:
             return
         now = self.model(model_id)
-        if now is not None and now.get("updated_at") != planned:
+        if now is not None and [now.get("version_id"), now.get("updated_at")] != planned:
             raise TargetError(
                 f"{self.url}: {model_id} was changed in Open WebUI after the plan was made, so it "
                 "was left as it is (plan again to see the change, adopt it with 'modelops "
@@ -198,11 +200,8 @@ class OpenWebUIServer:
             return body
         detail = body.get("detail") if isinstance(body, dict) else None
         text = detail if isinstance(detail, str) else f"HTTP {response.status_code}"
-        if response.status_code == 401 and text in ("Not authenticated", "401 Unauthorized"):
-            raise TargetError(
-                f"Open WebUI at {self.url} refused the API key (check the variable the target's "
-                "api_key_env names; an admin's key is made under Settings > Account > API keys)"
-            )
+        if response.status_code == 401 and not text.startswith(_NOT_AUTH):
+            raise TargetError(_refused(self.url))
         if response.status_code == 409:
             raise TargetError(
                 f"{self.url}: could not {what}: someone else saved it at the same time (409); "
@@ -210,6 +209,14 @@ class OpenWebUIServer:
                 transient=True,
             )
         raise TargetError(f"{self.url}: could not {what}: {text}")
+
+
+def _refused(url: str) -> str:
+    return (
+        f"Open WebUI at {url} refused the API key, or its user is not an admin (check the "
+        "variable the target's api_key_env names; an admin's key is made under Settings > "
+        "Account > API keys)"
+    )
 
 
 def _cause(exc: httpx.ConnectError) -> str:
