@@ -32,9 +32,11 @@ class Suggestion(Strict):
 
 
 class KnowledgeRef(Strict):
-    """A knowledge base, file or note the model answers from (always through RAG)."""
+    """A knowledge base, file or note the model answers from (always through RAG). On an Open
+    WebUI target it is found by `id` when this instance has it, else by its name (a file by
+    its file name, a note by its title)."""
 
-    name: NonEmpty
+    name: NonEmpty = Field(description="its name (a file: its file name; a note: its title)")
     type: Literal["collection", "file", "note"]
     id: NonEmpty | None = Field(None, description="its id in the Open WebUI it comes from")
     description: str | None = None
@@ -80,8 +82,10 @@ class Capabilities(Strict):
 
 
 class Principals(Strict):
-    groups: list[NonEmpty] = Field(default_factory=list)
-    users: list[NonEmpty] = Field(default_factory=list)
+    """Groups and users by name (or email), resolved to an Open WebUI's ids when it is planned."""
+
+    groups: list[NonEmpty] = Field(default_factory=list, description="group names")
+    users: list[NonEmpty] = Field(default_factory=list, description="user names or emails")
 
 
 class Access(Strict):
@@ -125,10 +129,18 @@ class ModelSpec(Strict):
     messages: list[Message] | None = Field(None, description="conversation prepended to every chat")
     license: NonEmpty | list[NonEmpty] | None = None
     suggestions: list[Suggestion] | None = None
-    knowledge: list[KnowledgeRef] | None = None
-    tools: list[NonEmpty] | None = None
-    filters: list[NonEmpty] | None = None
-    actions: list[NonEmpty] | None = None
+    knowledge: list[KnowledgeRef] | None = Field(
+        None, description="by name; resolved to an Open WebUI's ids when it is planned"
+    )
+    tools: list[NonEmpty] | None = Field(
+        None, description="tool names (or ids); resolved to an Open WebUI's ids when planned"
+    )
+    filters: list[NonEmpty] | None = Field(
+        None, description="filter function names (or ids); resolved when planned"
+    )
+    actions: list[NonEmpty] | None = Field(
+        None, description="action function names (or ids); resolved when planned"
+    )
     capabilities: Capabilities | None = None
     access: Access | None = None
     openwebui: OpenWebUI | None = Field(None, description="other Open WebUI fields, verbatim")
