@@ -187,8 +187,8 @@ def test_an_unresolvable_tool_fails_the_plan_and_nothing_changes(shipped):
     assert result.err.endswith(
         "error: the plan for "
         f"{client.base_url.scheme}://{client.base_url.host}:{client.base_url.port} cannot be "
-        "made; on this Open WebUI:\n  code-assistant: tool 'no_such_tool' does not exist on "
-        "this Open WebUI (create it there first, or name one that exists)\n"
+        "made; on this Open WebUI:\n  tool 'no_such_tool' (named by code-assistant) does not "
+        "exist on this Open WebUI: create it there first, or name one that exists\n"
     )
     assert _export(client) == before
 

@@ -54,23 +54,34 @@ def wanted_kinds(specs: Mapping[str, ModelSpec]) -> set[str]:
 @dataclass
 class _Resolver:
     lookup: Lookup
-    problems: list[str]
+    missing: dict[tuple[str, str], list[str]]  # (kind, name) -> the models that name it
+    ambiguous: dict[tuple[str, str], set[str]]  # (kind, name) -> the ids it names
 
     def one(self, model_id: str, kind: str, name: str) -> str:
         found = self.lookup(kind, name)
         if len(found) == 1:
             return next(iter(found))
-        if not found:
-            self.problems.append(
-                f"{model_id}: {kind} '{name}' does not exist on this Open WebUI (create it "
-                "there first, or name one that exists)"
-            )
+        if found:
+            self.ambiguous[(kind, name)] = found
         else:
-            self.problems.append(
-                f"{model_id}: {kind} '{name}' names {len(found)} objects "
-                f"({', '.join(sorted(found))}); name it by its id instead"
-            )
+            self.missing.setdefault((kind, name), []).append(model_id)
         return name
+
+    def problems(self) -> list[str]:
+        """One line per object, naming the models that use it."""
+        out = []
+        for (kind, name), users in sorted(self.missing.items()):
+            named = ", ".join(users[:3]) + (f" and {len(users) - 3} more" if len(users) > 3 else "")
+            out.append(
+                f"{kind} '{name}' (named by {named}) does not exist on this Open WebUI: create "
+                "it there first, or name one that exists"
+            )
+        for (kind, name), ids in sorted(self.ambiguous.items()):
+            out.append(
+                f"{kind} '{name}' names {len(ids)} objects ({', '.join(sorted(ids))}): name it "
+                "by its id instead"
+            )
+        return out
 
 
 def desired_records(
@@ -80,7 +91,7 @@ def desired_records(
     lookup: Lookup,
 ) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """Each model's create/update body, and every name that did not resolve (all at once)."""
-    resolver = _Resolver(lookup, [])
+    resolver = _Resolver(lookup, {}, {})
     out = {}
     for model_id, spec in sorted(specs.items()):
         record = to_record(
@@ -90,7 +101,7 @@ def desired_records(
         form["base_model_id"] = bases.get(model_id, form["base_model_id"])
         _resolve(model_id, form, resolver)
         out[model_id] = form
-    return out, resolver.problems
+    return out, resolver.problems()
 
 
 def _resolve(model_id: str, form: dict[str, Any], resolver: _Resolver) -> None:
