@@ -13,27 +13,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from modelops.exchange.openwebui_export import OWUI_NAMES, to_record
-from modelops.spec.model import ModelSpec
+from modelops.exchange.openwebui_export import to_record
+from modelops.spec.model import MANAGED_META, MANAGED_PARAMS, ModelSpec
 from modelops.spec.params import CATALOGUE
 from modelops.targets.base import Change, FieldChange
 
 MARKER = "modelops"
 FORM_KEYS = ("id", "base_model_id", "name", "meta", "params", "access_grants", "is_active")
 _SERVER_META = {MARKER, "chat_variables_schema"}  # ours, and computed by the server
-_PARAM_FIELDS = {"system": "system", "template": "template"}
-_META_FIELDS = {
-    "description": "description",
-    "profile_image_url": "avatar",
-    "tags": "tags",
-    "hidden": "hidden",
-    "suggestion_prompts": "suggestions",
-    "knowledge": "knowledge",
-    "toolIds": "tools",
-    "filterIds": "filters",
-    "actionIds": "actions",
-    "capabilities": "capabilities",
-}
+_PARAM_FIELDS = MANAGED_PARAMS  # Open WebUI's key -> the field of a model file
+_META_FIELDS = {key: name for key, name in MANAGED_META.items() if name}
 Lookup = Callable[[str, str], set[str]]  # (kind, name) -> ids on this instance
 
 
@@ -161,8 +150,7 @@ def view(record: Mapping[str, Any]) -> dict[str, Any]:
 def _param_field(key: str) -> str:
     if key in _PARAM_FIELDS:
         return _PARAM_FIELDS[key]
-    name = {v: k for k, v in OWUI_NAMES.items()}.get(key, key)
-    return f"parameters.{name}" if name in CATALOGUE else f"openwebui.params.{key}"
+    return f"parameters.{key}" if key in CATALOGUE else f"openwebui.params.{key}"
 
 
 def _tags(value: Any) -> Any:
