@@ -1,14 +1,21 @@
 """One Ollama server: observe it (version, tags, show) and change it (pull, create, delete),
 and chat with its models.
 
-The only user of the `ollama` client. Its exceptions, and httpx's, are translated here into
-`TargetError` with the host in the message. Raw HTTP is used where the client falls short:
-it has no `version()`, and its `show()` model drops the `system` and `messages` fields that
-drift needs.
+Spoken to over raw HTTP (`modelops.targets.http`: one pool of keep-alive connections per
+server), as the API is small and the `ollama` client would cost about 0.6 s to import, and has
+no `version()` and drops the `system` and `messages` fields of `/api/show` that drift needs.
+Transport failures, error statuses and errors inside a stream become `TargetError` here,
+with the server in the message.
+
+The target's `timeout` is the longest silence: a quick call fails when no answer has come
+within it, and a pull or create stream fails when no line has come within it (a pull that
+keeps reporting progress may run for hours). A pull or create that failed in a way a retry can
+fix is tried again, `Retry.attempts` times in all, with a doubling pause.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -16,17 +23,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-import ollama
-
 from modelops.errors import TargetError
 from modelops.spec import names
 from modelops.spec.params import version_tuple
+from modelops.targets import http
 from modelops.targets.base import Change, ChatChunk, Progress, ProgressCallback
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 MIN_VERSION = (0, 5, 5)
-STREAM_IDLE_SECONDS = 300.0  # a pull or create stream that sends nothing this long is stuck
 
 
 def normalize_host(text: str | None) -> str:
@@ -62,26 +66,22 @@ class OllamaHost:
         self.url = normalize_host(url)
         self.retry = retry or Retry()
         self._timeout = timeout
-        self._http = httpx.Client(base_url=self.url, timeout=timeout, trust_env=False)
-        # Quick calls get the target's timeout; pull and create streams may take hours, so
-        # their client only gives up when no line has come for STREAM_IDLE_SECONDS.
-        self._client = ollama.Client(host=self.url, timeout=timeout, trust_env=False)
-        stream_timeout = httpx.Timeout(timeout, read=STREAM_IDLE_SECONDS)
-        self._streams = ollama.Client(host=self.url, timeout=stream_timeout, trust_env=False)
+        self._http = http.Pool(self.url, timeout)  # made lazily: no connection until a call
+
+    @property
+    def connections(self) -> int:
+        """How many connections have been opened to the server so far."""
+        return self._http.opened
 
     def close(self) -> None:
         self._http.close()
-        for client in (self._client, self._streams):
-            close_client: Callable[[], None] = client.close  # untyped in the client
-            close_client()
 
     # --- observing ---
 
     def version(self) -> str:
         """The server's version; refuses servers too old for the JSON create API."""
-        with self._errors("read the version"):
-            response = self._http.get("/api/version")
-        version = str(self._json(response, "version").get("version", ""))
+        body = self._call("GET", "/api/version", None, "read the version")
+        version = str(body.get("version", ""))
         if version_tuple(version) < MIN_VERSION:
             raise TargetError(
                 f"Ollama at {self.url} is version {version or 'unknown'}; modelops needs 0.5.5 "
@@ -91,24 +91,24 @@ class OllamaHost:
 
     def tags(self) -> dict[str, Tag]:
         """Local models by normalised name."""
-        with self._errors("list models"):
-            listing = self._client.list()
+        body = self._call("GET", "/api/tags", None, "list models")
         out = {}
-        for model in listing.models:
-            name = str(model.model or "")
+        for model in body.get("models") or ():
+            if not isinstance(model, dict):
+                continue
+            name = str(model.get("model") or model.get("name") or "")
             try:
                 key = names.parse_ollama_name(name).key
             except names.InvalidName:
                 continue
-            parent = model.details.parent_model if model.details else ""
-            out[key] = Tag(name, str(model.digest or ""), str(parent or ""))
+            details = model.get("details")
+            parent = details.get("parent_model") if isinstance(details, dict) else ""
+            out[key] = Tag(name, str(model.get("digest") or ""), str(parent or ""))
         return out
 
     def show(self, name: str) -> dict[str, Any]:
-        """The raw `/api/show` document (the client's model drops fields drift needs)."""
-        with self._errors(f"inspect {name}"):
-            response = self._http.post("/api/show", json={"model": name})
-        return self._json(response, f"inspect {name}")
+        """The raw `/api/show` document."""
+        return self._call("POST", "/api/show", {"model": name}, f"inspect {name}")
 
     # --- changing ---
 
@@ -123,62 +123,102 @@ class OllamaHost:
             self.delete(change.name)
 
     def pull(self, name: str, progress: ProgressCallback) -> None:
-        self._retrying(f"pull {name}", lambda: self._pull_once(name, progress))
-
-    def _pull_once(self, name: str, progress: ProgressCallback) -> None:
-        success = False
-        for line in self._streams.pull(name, stream=True):
-            progress(Progress(line.status or "", line.digest, line.total, line.completed))
-            success = line.status == "success"
-        if not success:
-            raise TargetError(f"the pull of {name} ended before it finished", transient=True)
+        request = {"model": name, "stream": True}
+        self._retrying(f"pull {name}", lambda: self._progress("/api/pull", request, progress))
 
     def create(self, request: Mapping[str, Any], progress: ProgressCallback) -> None:
-        self._retrying(f"create {request['model']}", lambda: self._create_once(request, progress))
+        body = {k: v for k, v in request.items() if v is not None} | {"stream": True}
+        what = f"create {request['model']}"
+        self._retrying(what, lambda: self._progress("/api/create", body, progress))
 
-    def _create_once(self, request: Mapping[str, Any], progress: ProgressCallback) -> None:
-        lines = self._streams.create(
-            model=request["model"],
-            from_=request["from"],
-            system=request.get("system"),
-            template=request.get("template"),
-            parameters=request.get("parameters"),
-            messages=request.get("messages"),
-            license=request.get("license"),
-            stream=True,
-        )
+    def _progress(self, path: str, body: Mapping[str, Any], progress: ProgressCallback) -> None:
+        """One pull or create stream, to its last line, which must say `success`."""
         last = ""
-        for line in lines:
-            last = line.status or ""
-            progress(Progress(last, line.digest, line.total, line.completed))
+        for line in self._stream(path, body):
+            last = str(line.get("status") or "")
+            progress(Progress(last, line.get("digest"), line.get("total"), line.get("completed")))
         if last != "success":
+            what = path.removeprefix("/api/")
             raise TargetError(
-                f"the create of {request['model']} ended before it finished", transient=True
+                f"the {what} of {body['model']} ended before it finished", transient=True
             )
 
     def chat(
         self, model: str, messages: list[dict[str, Any]], options: Mapping[str, Any]
     ) -> Iterator[ChatChunk]:
         """`/api/chat`, streamed; any failure is a TargetError."""
+        body: dict[str, Any] = {"model": model, "messages": messages, "stream": True}
+        if options:
+            body["options"] = dict(options)
         with self._errors(f"chat with {model}"):
-            stream = self._streams.chat(
-                model=model, messages=messages, options=dict(options) or None, stream=True
-            )
-            for part in stream:
-                content = part.message.content or ""
-                if not part.done:
+            for part in self._stream("/api/chat", body):
+                message = part.get("message")
+                content = str((message or {}).get("content") or "")
+                if not part.get("done"):
                     yield ChatChunk(content)
                     continue
-                seconds = (part.eval_duration or 0) / 1e9 or None
-                yield ChatChunk(content, True, part.prompt_eval_count, part.eval_count, seconds)
+                seconds = (part.get("eval_duration") or 0) / 1e9 or None
+                yield ChatChunk(
+                    content, True, part.get("prompt_eval_count"), part.get("eval_count"), seconds
+                )
 
     def delete(self, name: str) -> None:
         try:
-            with self._errors(f"delete {name}"):
-                self._client.delete(name)
+            self._call("DELETE", "/api/delete", {"model": name}, f"delete {name}")
         except TargetError as exc:
             if "not found" not in exc.message:
                 raise  # a model that is already gone is deleted
+
+    # --- the wire ---
+
+    def _call(self, method: str, path: str, body: Any, what: str) -> dict[str, Any]:
+        """One request whose answer is one JSON object."""
+        with self._errors(what):
+            answer = self._http.request(method, path, body)
+        try:
+            data = answer.json()
+        except ValueError:
+            data = None
+        if answer.status >= 400 or (answer.body.strip() and not isinstance(data, dict)):
+            raise self._refusal(what, answer.status, answer.body)
+        return data if isinstance(data, dict) else {}  # a DELETE answers 200 with no body
+
+    def _stream(self, path: str, body: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        """The JSON lines of a streamed answer; an error line or status is a TargetError."""
+        with self._http.stream("POST", path, body) as lines:
+            if lines.status >= 400:
+                raise self._refusal(_doing(path, body), lines.status, lines.text())
+            for raw in lines:
+                try:
+                    line = json.loads(raw)
+                except ValueError:
+                    raise TargetError(
+                        f"{self.url}: could not {_doing(path, body)}: the server sent a line "
+                        f"that is not JSON: {raw[:80]!r}",
+                        transient=True,
+                    ) from None
+                if not isinstance(line, dict):
+                    continue
+                if error := line.get("error"):
+                    raise TargetError(
+                        f"{self.url}: could not {_doing(path, body)}: {error}",
+                        transient=not _permanent(str(error)),
+                    )
+                yield line
+
+    def _refusal(self, what: str, status: int, text: bytes) -> TargetError:
+        """An error status as a TargetError: the server's own message when it gave one."""
+        message = text.decode("utf-8", "replace").strip()
+        try:
+            found = json.loads(message)
+        except ValueError:
+            found = None
+        if isinstance(found, dict) and found.get("error"):
+            message = str(found["error"])
+        return TargetError(
+            f"{self.url}: could not {what}: {message or f'HTTP {status}'}",
+            transient=status >= 500,
+        )
 
     # --- errors ---
 
@@ -199,45 +239,29 @@ class OllamaHost:
     def _errors(self, what: str) -> Iterator[None]:
         try:
             yield
-        except ollama.ResponseError as exc:
-            status = exc.status_code
-            transient = status >= 500 or (status == -1 and not _permanent(exc.error))
+        except http.Unreachable as exc:
             raise TargetError(
-                f"{self.url}: could not {what}: {exc.error or f'HTTP {status}'}",
-                transient=transient,
-            ) from None
-        except (ConnectionError, httpx.ConnectError):
-            raise TargetError(
-                f"cannot reach Ollama at {self.url} (connection refused); start it, or point "
+                f"cannot reach Ollama at {self.url} ({exc.reason}); start it, or point "
                 "modelops at a server with OLLAMA_HOST=host:port or a target in modelops.yaml",
                 transient=True,
             ) from None
-        except httpx.TimeoutException:
+        except http.TimedOut:
             raise TargetError(
                 f"{self.url}: could not {what}: no answer within {self._timeout:g} s "
                 "(the server is busy or stuck; retry, or raise the target's timeout)",
                 transient=True,
             ) from None
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        except http.Broken as exc:
             raise TargetError(
-                f"{self.url}: could not {what}: the connection broke ({exc or type(exc).__name__})",
+                f"{self.url}: could not {what}: the connection broke ({exc.reason})",
                 transient=True,
             ) from None
-        except httpx.HTTPError as exc:
-            raise TargetError(f"{self.url}: could not {what}: {exc}") from None
 
-    def _json(self, response: httpx.Response, what: str) -> dict[str, Any]:
-        try:
-            body = response.json()
-        except ValueError:
-            body = {"error": response.text.strip() or f"HTTP {response.status_code}"}
-        if response.status_code >= 400 or not isinstance(body, dict):
-            message = body.get("error") if isinstance(body, dict) else None
-            raise TargetError(
-                f"{self.url}: could not {what}: {message or f'HTTP {response.status_code}'}",
-                transient=response.status_code >= 500,
-            )
-        return body
+
+def _doing(path: str, body: Mapping[str, Any]) -> str:
+    """What a stream was doing, in the words errors use: `pull mistral:latest`."""
+    verb = path.removeprefix("/api/")
+    return f"chat with {body['model']}" if verb == "chat" else f"{verb} {body['model']}"
 
 
 def _permanent(message: str) -> bool:
