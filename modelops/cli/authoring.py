@@ -350,7 +350,7 @@ def _fmt_write_only(registry: Registry) -> int:
     problems are left as they are, and only counted: `validate` is the one that reports them,
     so a pre-commit run does not print each problem twice."""
     from modelops.registry.files import write_atomic
-    from modelops.spec.model import MODELS_DIR
+    from modelops.spec.paths import MODELS_DIR
 
     snapshot = registry.load()
     changed, change = authoring.fmt(snapshot)

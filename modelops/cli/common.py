@@ -12,17 +12,38 @@ import click
 
 from modelops.errors import Scrubber, UsageError
 from modelops.registry.store import Registry, discover
-from modelops.spec.config import CONFIG_FILE
+from modelops.spec.paths import CONFIG_FILE
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-registry_option = click.option(
-    "--registry",
-    "registry_dir",
-    metavar="DIR",
-    help="The registry folder (default: MODELOPS_REGISTRY, the nearest folder with "
-    "modelops.yaml, or ./registry).",
-)
+_NO_CACHE = "modelops.no_cache"
+
+
+def _no_cache(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[_NO_CACHE] = True
+
+
+def registry_option(command: F) -> F:
+    """`--registry DIR`, and `--no-cache` beside it: every command that reads a registry takes
+    both."""
+    command = click.option(
+        "--no-cache",
+        is_flag=True,
+        expose_value=False,
+        callback=_no_cache,
+        help="Check every file afresh, without the cache of validated files in .git/modelops/ "
+        "(or set MODELOPS_NO_CACHE=1).",
+    )(command)
+    return click.option(
+        "--registry",
+        "registry_dir",
+        metavar="DIR",
+        help="The registry folder (default: MODELOPS_REGISTRY, the nearest folder with "
+        "modelops.yaml, or ./registry).",
+    )(command)
+
+
 rev_option = click.option("--rev", metavar="REV", help="Read the registry as of this git revision.")
 work_tree_option = click.option(
     "--work-tree",
@@ -55,7 +76,7 @@ def open_registry(registry_dir: str | None) -> Registry:
     cwd = Path.cwd()
     root = discover(registry_dir, os.environ.get("MODELOPS_REGISTRY"), cwd)
     _learn_key_names(root)
-    return Registry(root, cwd)
+    return Registry(root, cwd, cache=not _cache_refused())
 
 
 def scrubber() -> Scrubber:
@@ -76,3 +97,11 @@ def _learn_key_names(root: Path) -> None:
     scrub = scrubber()
     for name in re.findall(r"api_key_env\s*:\s*['\"]?([A-Za-z_][A-Za-z0-9_]*)", text):
         scrub.add(os.environ.get(name))
+
+
+def _cache_refused() -> bool:
+    """--no-cache on the command, or MODELOPS_NO_CACHE set to anything but 0 or nothing."""
+    context = click.get_current_context(silent=True)
+    if context is not None and context.meta.get(_NO_CACHE):
+        return True
+    return os.environ.get("MODELOPS_NO_CACHE", "") not in ("", "0")

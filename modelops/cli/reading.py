@@ -17,7 +17,6 @@ from modelops.cli.output import emit_json, say, table
 from modelops.errors import Exit, ModelopsError, Problem, SpecError, UsageError
 from modelops.registry.snapshot import Model
 from modelops.registry.store import Registry
-from modelops.spec.schema import CONVERSATION_SCHEMA_FILE, MODEL_SCHEMA_FILE, schema_files
 
 
 def _problem_json(p: Problem) -> dict[str, object]:
@@ -70,12 +69,8 @@ def validate(registry_dir: str | None, rev: str | None, output: str, strict: boo
     if problems:
         raise SpecError(problems)
     if rev is None:
-        for name, text in schema_files().items():
-            found_text = snapshot.read(name)
-            if found_text is not None and found_text.decode() != text:
-                click.echo(
-                    f"warning: {name} is out of date (run 'modelops schema --write')", err=True
-                )
+        for name in snapshot.outdated_schemas():
+            click.echo(f"warning: {name} is out of date (run 'modelops schema --write')", err=True)
     count = len(snapshot.models)
     tail = f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else ""
     say(f"ok: {count} model{'s' if count != 1 else ''} valid{tail}")
@@ -198,6 +193,8 @@ def history(
 def schema(registry_dir: str | None, kind: str, write: bool) -> int:
     """Print the JSON Schema of a model (or conversation) file, which editors use to complete
     and check it."""
+    from modelops.spec.schema import CONVERSATION_SCHEMA_FILE, MODEL_SCHEMA_FILE, schema_files
+
     texts = schema_files()
     if not write:
         click.echo(

@@ -73,7 +73,7 @@ def compare(registry: Registry, base: str | None, head: str | None) -> Compared:
 
 def _broken(snapshot: Snapshot) -> frozenset[str]:
     """The ids of the model files that are there but could not be read."""
-    from modelops.spec.model import MODELS_DIR
+    from modelops.spec.paths import MODELS_DIR
 
     return frozenset(
         path.rpartition("/")[2].removesuffix(".yaml")

@@ -21,7 +21,8 @@ from modelops.spec import names, yamledit
 from modelops.spec.avatar import AVATAR_MAX_BYTES, EXTENSIONS
 from modelops.spec.checks import check_model
 from modelops.spec.layout import key_order, render_new
-from modelops.spec.model import FIELDS, ModelSpec, model_path
+from modelops.spec.model import FIELDS, ModelSpec
+from modelops.spec.paths import model_path
 
 
 class _Defined(Protocol):

@@ -20,7 +20,8 @@ from typing import Any, Protocol
 
 from modelops.spec import names
 from modelops.spec.avatar import check_image, data_uri
-from modelops.spec.model import ModelSpec, model_path
+from modelops.spec.model import ModelSpec
+from modelops.spec.paths import model_path
 
 
 class Exported(Protocol):

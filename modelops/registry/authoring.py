@@ -17,7 +17,8 @@ from modelops.spec import names, yamledit, yamlread
 from modelops.spec.avatar import EXTENSIONS, SUFFIXES, check_image
 from modelops.spec.base import Loc
 from modelops.spec.layout import expects_text, formatted, key_order, render_new, styled
-from modelops.spec.model import FIELDS, SPEC_VERSION, model_path
+from modelops.spec.model import FIELDS, SPEC_VERSION
+from modelops.spec.paths import model_path
 
 READ_ONLY_KEYS = {("id",): "use 'modelops rename'", ("version",): "it is the spec format version"}
 

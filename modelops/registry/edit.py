@@ -23,7 +23,7 @@ from modelops.registry.snapshot import parse_model
 from modelops.registry.store import Registry
 from modelops.registry.transaction import Changeset
 from modelops.spec.layout import changed_keys
-from modelops.spec.model import model_path
+from modelops.spec.paths import model_path
 
 MARK = "# ! "
 Editor = Callable[[Path], None]

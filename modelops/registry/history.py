@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from modelops.errors import NotFoundError
 from modelops.registry.git import Repo
-from modelops.spec.model import MODELS_DIR
+from modelops.spec.paths import MODELS_DIR
 
 LOG_FORMAT = "%x01%H%x00%an%x00%at%x00%s%x00%b%x00%(trailers:only,unfold)"
 

@@ -3,45 +3,82 @@
 Loading parses every model file, checks each on its own, then checks what spans files. All
 problems are collected, never just the first. A snapshot can be re-derived with some files
 changed, which is how a write operation validates its result before anything is written.
+
+A file that passed its checks before, byte for byte, is taken from the validated-file cache
+(`modelops.registry.cache`) instead of being parsed again: the cross-file checks need only its
+id, base, avatar and key positions, which the cache keeps, and its spec (a pydantic model) is
+built from the cached data the first time something asks for it. A load that hits the cache
+for every file imports neither the YAML parser nor pydantic.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from modelops.errors import NotFoundError, Problem, SpecError
+from modelops.registry.cache import Cache, blob_id
 from modelops.registry.sources import Overlay, Source
-from modelops.spec import relations, yamlread
+from modelops.spec import relations
 from modelops.spec.avatar import avatar_problem
-from modelops.spec.base import about_value
-from modelops.spec.checks import check_model
-from modelops.spec.config import CONFIG_FILE, Config, parse_config
-from modelops.spec.model import MODELS_DIR, ModelSpec
+from modelops.spec.paths import CONFIG_FILE, MODELS_DIR
+
+if TYPE_CHECKING:  # pydantic costs ~0.15 s to import: a load from the cache does without it
+    from modelops.spec.config import Config
+    from modelops.spec.model import ModelSpec
 
 _POSITIONED_KEYS = ("id", "base", "avatar", "name")
+T = TypeVar("T")
+
+
+class Lazy(Generic[T]):
+    """A value, or how to build it the first time it is asked for."""
+
+    __slots__ = ("_build", "_value")
+
+    def __init__(self, build: Callable[[], T] | None = None, value: T | None = None) -> None:
+        self._build = build
+        self._value = value
+
+    def get(self) -> T:
+        if self._build is not None:
+            self._value, self._build = self._build(), None
+        assert self._value is not None, "a Lazy needs a value or a way to build one"
+        return self._value
 
 
 @dataclass(frozen=True)
 class Model:
-    spec: ModelSpec
     path: str
     digest: str  # sha256 of the file's bytes
     placed: relations.Placed
+    avatar: str | None
+    lazy_spec: Lazy[ModelSpec] = field(repr=False, compare=False)
 
     @property
     def id(self) -> str:
-        return self.spec.id
+        return self.placed.id
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.lazy_spec.get()
 
 
 @dataclass
 class Snapshot:
     source: Source
-    config: Config | None
+    lazy_config: Lazy[Config] | None  # None: missing or invalid
     models: dict[str, Model]
     file_problems: dict[str, list[Problem]] = field(default_factory=dict)
     cross_problems: list[Problem] = field(default_factory=list)
+    cache: Cache = field(default_factory=Cache.off, repr=False)
+
+    @property
+    def config(self) -> Config | None:
+        return self.lazy_config.get() if self.lazy_config is not None else None
 
     @property
     def problems(self) -> list[Problem]:
@@ -66,10 +103,38 @@ class Snapshot:
         return {mid: m.spec for mid, m in self.models.items()}
 
     def children(self, model_id: str) -> list[str]:
-        return sorted(mid for mid, m in self.models.items() if m.spec.base == model_id)
+        return sorted(mid for mid, m in self.models.items() if m.placed.base == model_id)
 
     def read(self, path: str) -> bytes | None:
         return self.source.read(path)
+
+    def blob(self, path: str) -> str | None:
+        """The git blob id of a registry file as this snapshot has it, or None if absent."""
+        known = self.source.known_blob(path)
+        if known is not None:
+            return known
+        content = self.source.read(path)
+        return None if content is None else blob_id(content)
+
+    def outdated_schemas(self) -> list[str]:
+        """The schema files in the registry that differ from what this modelops writes."""
+        expected = self.cache.get("schemas")
+        if expected is None or not all(isinstance(v, str) for v in expected[1::2]):
+            from modelops.spec.schema import schema_files
+
+            expected = [
+                part
+                for name, text in schema_files().items()
+                for part in (name, blob_id(text.encode()))
+            ]
+            self.cache.put("schemas", expected)
+            self.cache.save()
+        out = []
+        for name, wanted in zip(expected[::2], expected[1::2], strict=True):
+            found = self.blob(name)
+            if found is not None and found != wanted:
+                out.append(name)
+        return out
 
     def with_changes(self, changes: Mapping[str, bytes | None]) -> Snapshot:
         """The snapshot that `changes` would produce; only the changed files are re-parsed."""
@@ -78,12 +143,13 @@ class Snapshot:
         file_problems = {p: ps for p, ps in self.file_problems.items() if p not in changes}
         for path, content in changes.items():
             if _is_model_path(path) and content is not None:
-                _load_one(source, path, content, models, file_problems)
-        config = self.config
+                _load_one(source, path, content, models, file_problems, self.cache)
+        config = self.lazy_config
         if CONFIG_FILE in changes:
-            config = _load_config(source, file_problems)
-        snapshot = Snapshot(source, config, models, file_problems)
+            config = _load_config(source, file_problems, self.cache)
+        snapshot = Snapshot(source, config, models, file_problems, cache=self.cache)
         snapshot.cross_problems = _cross_checks(snapshot)
+        self.cache.save()
         return snapshot
 
 
@@ -92,22 +158,21 @@ def _is_model_path(path: str) -> bool:
     return folder == MODELS_DIR and name.endswith(".yaml") and not name.startswith(".")
 
 
-def load(source: Source) -> Snapshot:
+def load(source: Source, cache: Cache | None = None) -> Snapshot:
+    cache = cache or Cache.off()
     file_problems: dict[str, list[Problem]] = {}
-    config = _load_config(source, file_problems)
+    config = _load_config(source, file_problems, cache)
     models: dict[str, Model] = {}
     file_problems.update(_unread(source))
     for path in source.list(MODELS_DIR):
         name = path.rpartition("/")[2]
         if name.startswith(".") or path in file_problems:
             continue  # editor swap files and our own temporary files
-        if not name.endswith(".yaml"):
-            continue
-        content = source.read(path)
-        if content is not None:
-            _load_one(source, path, content, models, file_problems)
-    snapshot = Snapshot(source, config, models, file_problems)
+        if name.endswith(".yaml"):
+            _load_one(source, path, None, models, file_problems, cache)
+    snapshot = Snapshot(source, config, models, file_problems, cache=cache)
     snapshot.cross_problems = _cross_checks(snapshot)
+    cache.save()
     return snapshot
 
 
@@ -139,19 +204,44 @@ def _kinds(source: Source, folder: str, path: str) -> set[str]:
     return {others.get(path, ""), others.get(folder, "")}
 
 
-def _load_config(source: Source, file_problems: dict[str, list[Problem]]) -> Config | None:
-    raw = source.read(CONFIG_FILE)
+def _load_config(
+    source: Source, file_problems: dict[str, list[Problem]], cache: Cache
+) -> Lazy[Config] | None:
+    blob, raw = _identify(source, CONFIG_FILE, None)
+    if blob is None:
+        return None
+    hit = cache.get(f"config:{blob}")
+    if hit is not None and isinstance(hit[0], str):
+        return Lazy(lambda: _config_from(hit[0], source))
+    raw = raw if raw is not None else source.read(CONFIG_FILE)
     if raw is None:
         return None
+    from modelops.spec.config import parse_config
+
     try:
-        return parse_config(raw, source.shown(CONFIG_FILE))
+        config = parse_config(raw, source.shown(CONFIG_FILE))
     except SpecError as exc:
         file_problems[CONFIG_FILE] = exc.problems
         return None
+    cache.put(f"config:{blob}", [json.dumps(config.model_dump(exclude_unset=True))])
+    return Lazy(value=config)
+
+
+def _config_from(data: str, source: Source) -> Config:
+    from modelops.spec.config import Config, parse_config
+
+    try:
+        return Config.model_validate(json.loads(data))
+    except ValueError:  # a damaged cache entry (pydantic's errors are ValueErrors): read it again
+        return parse_config(source.read(CONFIG_FILE) or b"", source.shown(CONFIG_FILE))
 
 
 def parse_model(raw: bytes, shown: str, path: str) -> tuple[Model | None, list[Problem]]:
     """Parse and check one model file on its own."""
+    from modelops.spec import yamlread
+    from modelops.spec.base import about_value
+    from modelops.spec.checks import check_model
+
     try:
         doc = yamlread.load(yamlread.decode(raw, shown), shown)
     except SpecError as exc:
@@ -164,40 +254,109 @@ def parse_model(raw: bytes, shown: str, path: str) -> tuple[Model | None, list[P
         ]
         return None, problems
     positions = {k: doc.locate((k,)) for k in _POSITIONED_KEYS if k in doc.data}
-    placed = relations.Placed(spec, path, shown, positions)
-    return Model(spec, path, hashlib.sha256(raw).hexdigest(), placed), []
+    placed = relations.Placed(spec.id, spec.base, path, shown, positions, spec.name, spec.avatar)
+    digest = hashlib.sha256(raw).hexdigest()
+    return Model(path, digest, placed, spec.avatar, Lazy(value=spec)), []
+
+
+def _identify(source: Source, path: str, content: bytes | None) -> tuple[str | None, bytes | None]:
+    """A file's blob id, and its bytes when they had to be read for it; (None, None) if absent."""
+    if content is None:
+        known = source.known_blob(path)
+        if known is not None:
+            return known, None
+        content = source.read(path)
+        if content is None:
+            return None, None
+    return blob_id(content), content
 
 
 def _load_one(
     source: Source,
     path: str,
-    content: bytes,
+    content: bytes | None,
     models: dict[str, Model],
     file_problems: dict[str, list[Problem]],
+    cache: Cache,
 ) -> None:
+    stem = path.rpartition("/")[2].removesuffix(".yaml")
+    blob, content = _identify(source, path, content)
+    if blob is None:
+        return
+    key = f"model:{blob}"
+    hit = cache.get(key)
+    if hit is not None and (model := _cached_model(hit, source, path)) is not None:
+        models[stem] = model
+        return
+    content = content if content is not None else source.read(path)
+    if content is None:
+        return
     model, problems = parse_model(content, source.shown(path), path)
     if problems:
         file_problems[path] = problems
     elif model is not None:
-        models[path.rpartition("/")[2].removesuffix(".yaml")] = model  # by file stem
+        models[stem] = model  # by file stem
+        spec = model.spec
+        data = json.dumps(spec.model_dump(exclude_unset=True), ensure_ascii=False)
+        where = [[k, *model.placed.positions[k]] for k in model.placed.positions]
+        cache.put(key, [spec.id, spec.base, spec.name, spec.avatar, where, model.digest, data])
+
+
+def _cached_model(hit: list[Any], source: Source, path: str) -> Model | None:
+    """A model from its cache entry; None when the entry is not what this code writes."""
+    try:
+        mid, base, name, avatar, where, digest, data = hit
+        positions = {str(k): (int(line), int(col)) for k, line, col in where}
+    except (TypeError, ValueError):
+        return None
+    texts = (mid, base, digest, data)
+    if not all(isinstance(v, str) for v in texts) or not all(
+        isinstance(v, str | None) for v in (name, avatar)
+    ):
+        return None
+    placed = relations.Placed(mid, base, path, source.shown(path), positions, name, avatar)
+    return Model(path, digest, placed, avatar, Lazy(lambda: _spec_from(data, source, path)))
+
+
+def _spec_from(data: str, source: Source, path: str) -> ModelSpec:
+    from modelops.spec.model import ModelSpec
+
+    try:
+        return ModelSpec.model_validate(json.loads(data))
+    except ValueError:  # a damaged cache entry (pydantic's errors are ValueErrors): read it again
+        model, problems = parse_model(source.read(path) or b"", source.shown(path), path)
+        if model is None:
+            raise SpecError(problems) from None
+        return model.spec
 
 
 def _cross_checks(snapshot: Snapshot) -> list[Problem]:
     placed = {mid: m.placed for mid, m in snapshot.models.items()}
     out = relations.check_ids(placed) + relations.check_bases(placed)
     for model in snapshot.models.values():
-        avatar = model.spec.avatar
-        if avatar is None:
-            continue
-        safe = ":" not in avatar and ".." not in avatar and not avatar.startswith(".git/")
-        content = snapshot.source.read(avatar) if safe else None
-        why = avatar_problem(avatar, content)
-        folder = avatar.rpartition("/")[0]
-        if safe and content is None and "link" in _kinds(snapshot.source, folder, avatar):
-            why = "a symbolic link; modelops reads no links (put the image itself there)"
-        if why:
+        if model.avatar is not None and (why := _avatar_problem(snapshot, model.avatar)):
             out.append(model.placed.problem("avatar", why))
-    if snapshot.config is None and CONFIG_FILE not in snapshot.file_problems:
+    if snapshot.lazy_config is None and CONFIG_FILE not in snapshot.file_problems:
         shown = snapshot.source.shown(CONFIG_FILE)
         out.append(Problem(shown, 0, 0, "", "missing (run 'modelops init' to create it)"))
     return out
+
+
+def _avatar_problem(snapshot: Snapshot, avatar: str) -> str | None:
+    """Why an avatar is unusable, with the verdict on an image file kept in the cache (decoding
+    an image costs Pillow's import and more)."""
+    if ":" in avatar or ".." in avatar or avatar.startswith(".git/"):
+        return avatar_problem(avatar, None)
+    blob, content = _identify(snapshot.source, avatar, None)
+    if blob is None:
+        if "link" in _kinds(snapshot.source, avatar.rpartition("/")[0], avatar):
+            return "a symbolic link; modelops reads no links (put the image itself there)"
+        return avatar_problem(avatar, None)
+    key = f"avatar:{blob}:{avatar}"
+    hit = snapshot.cache.get(key)
+    if hit is not None and isinstance(hit[0], str):
+        return hit[0] or None
+    content = content if content is not None else snapshot.source.read(avatar)
+    why = avatar_problem(avatar, content)
+    snapshot.cache.put(key, [why or ""])
+    return why

@@ -1,6 +1,7 @@
 """Where registry files are read from: the work tree, a git revision, or either of them with
 some files replaced (which is how a write is validated before it is written). Paths are
-registry-relative and '/'-separated."""
+registry-relative and '/'-separated. A revision also knows each file's git blob id without
+reading the file, which is what the validated-file cache is keyed by."""
 
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ class Source(Protocol):
         ...
 
     def shown(self, path: str) -> str: ...
+
+    def known_blob(self, path: str) -> str | None:
+        """The file's git blob id when it is known without reading the file, else None."""
+        ...
 
 
 def _as_in_work_tree(display_root: str, path: str) -> str:
@@ -69,6 +74,9 @@ class WorkTree:
     def shown(self, path: str) -> str:
         return _as_in_work_tree(self.display_root, path)
 
+    def known_blob(self, path: str) -> str | None:
+        return None  # the file may differ from the index: its bytes say what it holds
+
 
 @dataclass(frozen=True)
 class Nothing:
@@ -87,6 +95,9 @@ class Nothing:
 
     def shown(self, path: str) -> str:
         return _as_in_work_tree(self.display_root, path)
+
+    def known_blob(self, path: str) -> str | None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,9 @@ class Revision:
             return _as_in_work_tree(self.display_root, path)
         return f"{self.label}:{self._full(path)}"
 
+    def known_blob(self, path: str) -> str | None:
+        return self.repo.blob_at(self.sha, self._full(path))
+
 
 @dataclass(frozen=True)
 class Overlay:
@@ -144,6 +158,9 @@ class Overlay:
 
     def shown(self, path: str) -> str:
         return self.base.shown(path)
+
+    def known_blob(self, path: str) -> str | None:
+        return None if path in self.changes else self.base.known_blob(path)
 
 
 def _regular(path: Path) -> bool:

@@ -16,15 +16,16 @@ from typing import TYPE_CHECKING
 
 from modelops.errors import GitError, LockError, NotFoundError, UsageError
 from modelops.registry import snapshot as snap
+from modelops.registry.cache import Cache
 from modelops.registry.files import write_atomic
 from modelops.registry.sources import Nothing, Revision, WorkTree
 from modelops.registry.transaction import Changeset, Transaction
-from modelops.spec.config import CONFIG_FILE, DEFAULT_CONFIG, Config
-from modelops.spec.model import MODELS_DIR
+from modelops.spec.paths import CONFIG_FILE, MODELS_DIR
 
 if TYPE_CHECKING:  # gitpython costs ~100 ms to import: only commands that use git pay for it
     from modelops.registry.git import Repo
     from modelops.registry.history import Entry
+    from modelops.spec.config import Config  # pydantic: a load from the cache does without it
 
 LOCK_TIMEOUT = 60.0
 
@@ -60,10 +61,12 @@ def display_root(root: Path, cwd: Path) -> str:
 
 
 class Registry:
-    def __init__(self, root: Path, cwd: Path) -> None:
+    def __init__(self, root: Path, cwd: Path, *, cache: bool = True) -> None:
         self.root = root.resolve()
         self.display = display_root(self.root, cwd)
         self._repo: Repo | None = None
+        # validated files by git blob id, under .git/modelops/ (see modelops.registry.cache)
+        self.cache = Cache.for_folder(self.root) if cache else Cache.off()
 
     @property
     def repo(self) -> Repo:
@@ -96,9 +99,9 @@ class Registry:
     def load(self, rev: str | None = None) -> snap.Snapshot:
         """The registry in the work tree, or as committed at `rev`."""
         if rev is None:
-            return snap.load(WorkTree(self.root, self.display))
+            return snap.load(WorkTree(self.root, self.display), self.cache)
         sha = self.repo.resolve(rev)
-        return snap.load(Revision(self.repo, sha, rev, self.prefix))
+        return snap.load(Revision(self.repo, sha, rev, self.prefix), self.cache)
 
     def resolve(self, rev: str) -> str:
         """The full commit id of `rev`."""
@@ -202,8 +205,8 @@ class Registry:
         """The registry as committed at `sha` (None: empty), its paths shown as in the work tree,
         which is where an operation writes them."""
         if sha is None:
-            return snap.load(Nothing(self.display))
-        return snap.load(Revision(self.repo, sha, sha[:10], self.prefix, self.display))
+            return snap.load(Nothing(self.display), self.cache)
+        return snap.load(Revision(self.repo, sha, sha[:10], self.prefix, self.display), self.cache)
 
 
 def _command() -> str:
@@ -226,6 +229,7 @@ def init(path: Path, cwd: Path) -> tuple[Registry, str]:
     """Make `path` a registry (and a git repository if it is not inside one); one commit."""
     from modelops.registry import commits
     from modelops.registry.git import Repo
+    from modelops.spec.config import DEFAULT_CONFIG
     from modelops.spec.schema import schema_files
 
     root = path.resolve()

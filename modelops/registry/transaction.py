@@ -22,7 +22,7 @@ from modelops.errors import ConflictError, GitError
 from modelops.registry import commits
 from modelops.registry.files import digest, read_optional, write_atomic
 from modelops.registry.snapshot import Snapshot
-from modelops.spec.model import model_path
+from modelops.spec.paths import model_path
 
 if TYPE_CHECKING:
     from modelops.registry.git import Repo

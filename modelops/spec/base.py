@@ -19,7 +19,7 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 class Strict(BaseModel):
     """Unknown keys are errors and values keep their YAML type: a typo never does nothing."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 _TYPE_WORDS = {

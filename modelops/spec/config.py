@@ -10,7 +10,6 @@ from modelops.errors import SpecError
 from modelops.spec import yamlread
 from modelops.spec.base import Strict, describe, translate
 
-CONFIG_FILE = "modelops.yaml"
 TARGET_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 TARGET_TYPES = ("ollama", "openwebui")
 

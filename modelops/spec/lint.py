@@ -63,7 +63,7 @@ def _bases(models: Mapping[str, Placed], history_ids: Callable[[], set[str]]) ->
     out = []
     known: set[str] | None = None
     for placed in models.values():
-        base = placed.spec.base
+        base = placed.base
         if base in models or ":" in base or "/" in base:
             continue
         if known is None:
@@ -88,13 +88,13 @@ def _bases(models: Mapping[str, Placed], history_ids: Callable[[], set[str]]) ->
 def _names(models: Mapping[str, Placed]) -> list[Problem]:
     by_name: dict[str, list[str]] = {}
     for model_id, placed in sorted(models.items()):
-        shown = (placed.spec.name or model_id).strip().casefold()
+        shown = (placed.name or model_id).strip().casefold()
         by_name.setdefault(shown, []).append(model_id)
     out = []
     for ids in by_name.values():
         for model_id in ids if len(ids) > 1 else []:
             others = ", ".join(i for i in ids if i != model_id)
-            name = models[model_id].spec.name or model_id
+            name = models[model_id].name or model_id
             out.append(
                 models[model_id].problem(
                     "name",
@@ -119,7 +119,7 @@ def _avatars(models: Mapping[str, Placed], files: Files) -> list[Problem]:
     out = []
     used: set[str] = set()
     for placed in models.values():
-        avatar = placed.spec.avatar
+        avatar = placed.avatar
         if avatar is None or ":" in avatar:
             continue
         used.add(avatar)

@@ -15,12 +15,6 @@ from modelops.spec.base import NonEmpty, Strict
 from modelops.spec.params import ordered_parameters
 
 SPEC_VERSION = 1
-MODELS_DIR = "models"  # a registry holds one file per model: models/<id>.yaml
-
-
-def model_path(model_id: str) -> str:
-    """The registry-relative path of a model's file."""
-    return f"{MODELS_DIR}/{model_id}.yaml"
 
 
 class Suggestion(Strict):

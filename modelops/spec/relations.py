@@ -9,17 +9,20 @@ from pathlib import PurePosixPath
 
 from modelops.errors import Problem
 from modelops.spec import names
-from modelops.spec.model import ModelSpec
 
 
 @dataclass(frozen=True)
 class Placed:
-    """A model with what the cross-file checks need to know about where it came from."""
+    """What the checks across files need to know of a model: its id, base, display name and
+    avatar as the file sets them, and where it came from."""
 
-    spec: ModelSpec
+    id: str
+    base: str
     path: str  # registry-relative, e.g. models/faq.yaml
     shown: str  # as printed in errors
     positions: Mapping[str, tuple[int, int]]  # line, col of top-level keys
+    name: str | None = None
+    avatar: str | None = None
 
     def problem(self, key: str, message: str) -> Problem:
         line, col = self.positions.get(key, (1, 1))
@@ -30,12 +33,12 @@ def check_ids(models: Mapping[str, Placed]) -> list[Problem]:
     out = []
     for placed in models.values():
         stem = PurePosixPath(placed.path).stem
-        if placed.spec.id != stem:
+        if placed.id != stem:
             out.append(
                 placed.problem(
                     "id",
-                    f"'{placed.spec.id}' does not match the file name '{stem}.yaml' "
-                    f"(rename the file to {placed.spec.id}.yaml or set id: {stem})",
+                    f"'{placed.id}' does not match the file name '{stem}.yaml' "
+                    f"(rename the file to {placed.id}.yaml or set id: {stem})",
                 )
             )
     return out
@@ -45,8 +48,8 @@ def check_bases(models: Mapping[str, Placed]) -> list[Problem]:
     """A base is a registry id or a valid Ollama name; bases must not form a cycle."""
     out = []
     for placed in models.values():
-        base = placed.spec.base
-        if base == placed.spec.id:
+        base = placed.base
+        if base == placed.id:
             out.append(
                 placed.problem(
                     "base",
@@ -77,7 +80,7 @@ def _cycles(models: Mapping[str, Placed]) -> list[Problem]:
         current: str | None = start
         while current is not None and current in models and current not in path:
             path.append(current)
-            base = models[current].spec.base
+            base = models[current].base
             current = base if base in models and base != current else None
         if current is None or current not in path:
             continue

@@ -23,8 +23,7 @@ from modelops.reconcile.session import DEFAULT_TIMEOUT, Selection
 from modelops.registry.sources import Revision, WorkTree
 from modelops.registry.store import Registry
 from modelops.registry.transaction import Changeset
-from modelops.spec.config import CONFIG_FILE
-from modelops.spec.model import MODELS_DIR
+from modelops.spec.paths import CONFIG_FILE, MODELS_DIR
 from modelops.targets.discovery import Resolver, system_resolver
 from modelops.watch import follow
 from modelops.watch.debounce import Batch, Batcher

@@ -21,7 +21,7 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
-from modelops.spec.model import MODELS_DIR
+from modelops.spec.paths import MODELS_DIR
 from modelops.watch.state import AVATARS_DIR, watched
 
 CONTENT_EVENTS = (

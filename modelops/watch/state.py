@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from modelops.errors import Problem
 from modelops.registry.snapshot import Snapshot, load
 from modelops.registry.sources import Source
-from modelops.spec.config import CONFIG_FILE
-from modelops.spec.model import MODELS_DIR
+from modelops.spec.paths import CONFIG_FILE, MODELS_DIR
 
 AVATARS_DIR = "avatars"
 
@@ -69,6 +68,9 @@ class Files:
 
     def shown(self, path: str) -> str:
         return path if self.display_root in ("", ".") else f"{self.display_root}/{path}"
+
+    def known_blob(self, path: str) -> str | None:
+        return None  # held in memory: the bytes say what a file is
 
 
 @dataclass(frozen=True)
