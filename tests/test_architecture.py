@@ -5,6 +5,7 @@ top; `--help` lists every command without importing any of them."""
 from __future__ import annotations
 
 import importlib
+import json
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import click
 import pytest
 
 from modelops.cli import COMMANDS
-from tests.helpers import REPO_ROOT, run_process
+from tests.helpers import REPO_ROOT, png, run_process
 
 PACKAGE = REPO_ROOT / "modelops"
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
@@ -148,3 +149,38 @@ def test_help_still_lists_every_command(tmp_path: Path):
     result = run_process("--help", cwd=tmp_path)
     listed = [ln.split()[0] for ln in result.out.split("Commands:")[1].splitlines() if ln.strip()]
     assert listed == list(COMMANDS)
+
+
+def _heavy_after(args: list[str], cwd: Path) -> list[str]:
+    """The heavy libraries a run of `modelops ARGS` in a fresh interpreter has imported."""
+    probe = (
+        "import json, sys\n"
+        "from modelops.cli import main\n"
+        f"main({args!r})\n"
+        "heavy = {'ollama', 'httpx', 'pydantic', 'git', 'yaml', 'ruamel', 'PIL', 'rich'}\n"
+        "print('LOADED', json.dumps(sorted({m.split('.')[0] for m in sys.modules} & heavy)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=cwd
+    )
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("LOADED "))
+    return list(json.loads(line.removeprefix("LOADED ")))
+
+
+def test_validate_of_an_unchanged_registry_imports_no_parser_and_no_pydantic(reg):
+    reg.add("faq", system="Answer briefly.")
+    (reg.root / "avatars" / "faq.png").write_bytes(png())
+    reg.add("helper", base="faq", avatar="avatars/faq.png")
+    assert _heavy_after(["validate", "--no-cache"], reg.root) == ["PIL", "pydantic", "yaml"]
+    assert _heavy_after(["validate"], reg.root) == ["PIL", "pydantic", "yaml"]  # fills the cache
+    assert _heavy_after(["validate"], reg.root) == []
+    assert _heavy_after(["list", "-o", "json"], reg.root) == ["pydantic"]  # specs, from the cache
+
+
+def test_plan_imports_neither_the_ollama_client_nor_httpx(reg, ollama_server, monkeypatch):
+    reg.add("faq", base="mistral")
+    monkeypatch.setenv("OLLAMA_HOST", ollama_server.url)
+    loaded = _heavy_after(["plan"], reg.root)
+    assert len(ollama_server.calls("/api/tags")) == 1  # it did talk to the server
+    assert "ollama" not in loaded
+    assert "httpx" not in loaded
