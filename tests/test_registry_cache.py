@@ -157,12 +157,23 @@ def test_avatar_verdicts_are_cached_by_content(reg: RegistryFixture, monkeypatch
     assert checked == ["avatars/faq.png", "avatars/faq.png"]
 
 
+def _entries(reg: RegistryFixture) -> dict[str, list[str]]:
+    """The cache file's entries: key -> [generation, fields...]."""
+    lines = (reg.root / CACHE).read_text().splitlines()[1:]
+    return {line.split("\t")[0]: line.split("\t")[1:] for line in lines}
+
+
+def _rewrite(reg: RegistryFixture, header: str, entries: dict[str, list[str]]) -> None:
+    lines = [header, *("\t".join([key, *fields]) for key, fields in entries.items())]
+    (reg.root / CACHE).write_text("\n".join(lines) + "\n")
+
+
 def test_another_version_of_the_checks_starts_afresh(reg: RegistryFixture, parses: list[str]):
     _three(reg)
     Registry(reg.root, reg.root).load()
-    document = json.loads((reg.root / CACHE).read_text())
-    document["fingerprint"] = "an older modelops"
-    (reg.root / CACHE).write_text(json.dumps(document))
+    header = (reg.root / CACHE).read_text().splitlines()[0]
+    magic, version, _, generation = header.split("\t")
+    _rewrite(reg, f"{magic}\t{version}\tan older modelops\t{generation}", _entries(reg))
     parses.clear()
     Registry(reg.root, reg.root).load()
     assert len(parses) == 3
@@ -170,7 +181,7 @@ def test_another_version_of_the_checks_starts_afresh(reg: RegistryFixture, parse
 
 @pytest.mark.parametrize(
     "damage",
-    ["truncated", "not json", "entries of the wrong shape", "a spec that no longer checks"],
+    ["truncated", "not text", "entries of the wrong shape", "a spec that no longer checks"],
 )
 def test_a_damaged_cache_changes_no_result(reg: RegistryFixture, damage: str):
     _three(reg)
@@ -178,20 +189,19 @@ def test_a_damaged_cache_changes_no_result(reg: RegistryFixture, damage: str):
     Registry(reg.root, reg.root).load()
     path = reg.root / CACHE
     text = path.read_text()
-    document = json.loads(text)
+    header = text.splitlines()[0]
+    entries = _entries(reg)
     if damage == "truncated":
         path.write_text(text[: len(text) // 2])
-    elif damage == "not json":
-        path.write_bytes(b"\x00\xff" * 10)
+    elif damage == "not text":
+        path.write_bytes(header.encode() + b"\n\x00\xff" * 10)
     elif damage == "entries of the wrong shape":
-        for key in document["entries"]:
-            document["entries"][key] = [1, 42, None]
-        path.write_text(json.dumps(document))
+        _rewrite(reg, header, {key: ["1", "42"] for key in entries})
     else:
-        for key, entry in document["entries"].items():
+        for key, fields in entries.items():
             if key.startswith("model:"):
-                entry[-1] = json.dumps({"version": 1, "id": "x", "base": ""})
-        path.write_text(json.dumps(document))
+                fields[-1] = json.dumps({"version": 1, "id": "x", "base": ""})
+        _rewrite(reg, header, entries)
     loaded = Registry(reg.root, reg.root).load()
     assert not loaded.problems
     assert loaded.specs() == fresh.specs()
@@ -208,7 +218,7 @@ def test_the_cache_drops_what_went_unused_longest_beyond_its_bound(reg: Registry
         cache.max_entries = 3
         source = Registry(reg.root, reg.root, cache=False).load().source
         assert not snap.load(source, cache).problems
-        return set(json.loads((reg.root / CACHE).read_text())["entries"])
+        return set(_entries(reg))
 
     def key(name: str) -> str:
         return f"model:{blob_id(reg.model_text(name).encode())}"

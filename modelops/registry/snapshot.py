@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from modelops.errors import NotFoundError, Problem, SpecError
 from modelops.registry.cache import Cache, blob_id
@@ -119,7 +119,7 @@ class Snapshot:
     def outdated_schemas(self) -> list[str]:
         """The schema files in the registry that differ from what this modelops writes."""
         expected = self.cache.get("schemas")
-        if expected is None or not all(isinstance(v, str) for v in expected[1::2]):
+        if expected is None or len(expected) % 2:
             from modelops.spec.schema import schema_files
 
             expected = [
@@ -211,7 +211,7 @@ def _load_config(
     if blob is None:
         return None
     hit = cache.get(f"config:{blob}")
-    if hit is not None and isinstance(hit[0], str):
+    if hit is not None and len(hit) == 1:
         return Lazy(lambda: _config_from(hit[0], source))
     raw = raw if raw is not None else source.read(CONFIG_FILE)
     if raw is None:
@@ -298,24 +298,53 @@ def _load_one(
         models[stem] = model  # by file stem
         spec = model.spec
         data = json.dumps(spec.model_dump(exclude_unset=True), ensure_ascii=False)
-        where = [[k, *model.placed.positions[k]] for k in model.placed.positions]
-        cache.put(key, [spec.id, spec.base, spec.name, spec.avatar, where, model.digest, data])
+        where = ",".join(f"{k}:{line}:{col}" for k, (line, col) in model.placed.positions.items())
+        name, avatar = spec.name or "", spec.avatar or ""  # never empty when set
+        cache.put(key, [spec.id, spec.base, name, avatar, where, model.digest, data])
 
 
-def _cached_model(hit: list[Any], source: Source, path: str) -> Model | None:
+def _cached_model(hit: list[str], source: Source, path: str) -> Model | None:
     """A model from its cache entry; None when the entry is not what this code writes."""
     try:
         mid, base, name, avatar, where, digest, data = hit
-        positions = {str(k): (int(line), int(col)) for k, line, col in where}
-    except (TypeError, ValueError):
+    except ValueError:
         return None
-    texts = (mid, base, digest, data)
-    if not all(isinstance(v, str) for v in texts) or not all(
-        isinstance(v, str | None) for v in (name, avatar)
-    ):
-        return None
-    placed = relations.Placed(mid, base, path, source.shown(path), positions, name, avatar)
-    return Model(path, digest, placed, avatar, Lazy(lambda: _spec_from(data, source, path)))
+    shown = source.shown(path)
+    placed = relations.Placed(
+        mid, base, path, shown, _Positions(where), name or None, avatar or None
+    )
+    spec = Lazy(lambda: _spec_from(data, source, path))
+    return Model(path, digest, placed, avatar or None, spec)
+
+
+class _Positions(Mapping[str, tuple[int, int]]):
+    """Where a cached file's top-level keys are, as the cache keeps them (`id:3:1,base:5:1`),
+    parsed only if a problem has to point at one."""
+
+    __slots__ = ("_parsed", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._parsed: dict[str, tuple[int, int]] | None = None
+
+    def _positions(self) -> dict[str, tuple[int, int]]:
+        if self._parsed is None:
+            self._parsed = {}
+            for item in self._text.split(",") if self._text else ():
+                name, _, place = item.partition(":")
+                line, _, col = place.partition(":")
+                if line.isdigit() and col.isdigit():
+                    self._parsed[name] = (int(line), int(col))
+        return self._parsed
+
+    def __getitem__(self, key: str) -> tuple[int, int]:
+        return self._positions()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._positions())
+
+    def __len__(self) -> int:
+        return len(self._positions())
 
 
 def _spec_from(data: str, source: Source, path: str) -> ModelSpec:
@@ -354,7 +383,7 @@ def _avatar_problem(snapshot: Snapshot, avatar: str) -> str | None:
         return avatar_problem(avatar, None)
     key = f"avatar:{blob}:{avatar}"
     hit = snapshot.cache.get(key)
-    if hit is not None and isinstance(hit[0], str):
+    if hit is not None and len(hit) == 1:
         return hit[0] or None
     content = content if content is not None else snapshot.source.read(avatar)
     why = avatar_problem(avatar, content)

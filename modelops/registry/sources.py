@@ -5,8 +5,11 @@ reading the file, which is what the validated-file cache is keyed by."""
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -42,34 +45,71 @@ def _as_in_work_tree(display_root: str, path: str) -> str:
 class WorkTree:
     root: Path
     display_root: str  # how the registry folder is printed, e.g. "registry" or "."
+    # os rather than pathlib below: these run once per file, and a registry may hold 10,000
+    _top: str = field(init=False, repr=False, compare=False)
+    _folders: dict[str, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def _entries(self, folder: str) -> list[Path]:
-        directory = self.root / folder
-        if self._linked(folder) or not directory.is_dir():
-            return []
-        return sorted(directory.iterdir())
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_top", os.fspath(self.root) + os.sep)
 
     def _linked(self, path: str) -> bool:
         """Whether `path`, or a folder on the way to it, is a symbolic link."""
-        parts = Path(path).parts
-        return any((self.root.joinpath(*parts[: i + 1])).is_symlink() for i in range(len(parts)))
+        parts = path.split("/")
+        return any(Path(self._top, *parts[: i + 1]).is_symlink() for i in range(len(parts)))
+
+    def _scan(self, folder: str) -> list[os.DirEntry[str]]:
+        if self._linked(folder):
+            return []
+        try:
+            with os.scandir(self._top + folder) as entries:
+                return sorted(entries, key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
 
     def list(self, folder: str) -> list[str]:
-        return [f"{folder}/{p.name}" for p in self._entries(folder) if _regular(p)]
+        return [
+            f"{folder}/{e.name}" for e in self._scan(folder) if e.is_file(follow_symlinks=False)
+        ]
 
     def others(self, folder: str) -> dict[str, str]:
-        kinds = {f"{folder}/{p.name}": _kind(p) for p in self._entries(folder) if not _regular(p)}
+        kinds = {
+            f"{folder}/{e.name}": "link" if e.is_symlink() else "folder"
+            for e in self._scan(folder)
+            if e.is_symlink() or e.is_dir(follow_symlinks=False)
+        }
         if self._linked(folder):
             kinds[folder] = "link"
-        return {path: kind for path, kind in kinds.items() if kind}
+        return kinds
 
     def read(self, path: str) -> bytes | None:
-        if self._linked(path):
+        folder = path.rpartition("/")[0]
+        if folder and self._folder_linked(folder):
             return None
+        full = self._top + path
+        if not _NO_FOLLOW and Path(full).is_symlink():
+            return None
+        try:  # os.open and os.read: half the time of open().read(), for 10,000 files
+            fd = os.open(full, os.O_RDONLY | _NO_FOLLOW | _NO_WAIT)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # the file is a symbolic link
+                return None
+            raise
         try:
-            return (self.root / path).read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None  # a folder, a pipe, a device: never waited on
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
+    def _folder_linked(self, folder: str) -> bool:
+        if folder not in self._folders:
+            self._folders[folder] = self._linked(folder)
+        return self._folders[folder]
 
     def shown(self, path: str) -> str:
         return _as_in_work_tree(self.display_root, path)
@@ -163,11 +203,5 @@ class Overlay:
         return None if path in self.changes else self.base.known_blob(path)
 
 
-def _regular(path: Path) -> bool:
-    return path.is_file() and not path.is_symlink()
-
-
-def _kind(path: Path) -> str:
-    if path.is_symlink():
-        return "link"
-    return "folder" if path.is_dir() else ""
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows: checked with islink there
+_NO_WAIT = getattr(os, "O_NONBLOCK", 0)  # opening a named pipe must not wait for a writer

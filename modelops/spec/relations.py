@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from modelops.errors import Problem
 from modelops.spec import names
@@ -32,7 +31,7 @@ class Placed:
 def check_ids(models: Mapping[str, Placed]) -> list[Problem]:
     out = []
     for placed in models.values():
-        stem = PurePosixPath(placed.path).stem
+        stem = placed.path.rpartition("/")[2].rpartition(".")[0]  # models/<stem>.yaml
         if placed.id != stem:
             out.append(
                 placed.problem(
