@@ -1,0 +1,296 @@
+"""Start-up, loading, no-op plans and import, each figure beside its floor, in one run:
+
+    python benchmarks/bench_goals.py [--runs 7] [--quick]
+
+| measure | floor beside it | goal |
+|---|---|---|
+| `modelops --help` | bare Python start-up (`python -c pass`) | < 100 ms |
+| `modelops validate` of registry/ (7 models), cache warm | bare Python start-up | < 250 ms |
+| load + validate 1,000 models, no cache | libyaml parse of the same files | <= 1.5x floor |
+| load + validate 10,000 models, cache warm | libyaml parse; reading and hashing the files | < 0.5 s |
+| no-op `plan` of 1,000 models, with the digest record | HTTP calls it needs: 1 | < 0.6 s, 1 call |
+| no-op `plan` of 1,000 models, no record | one `/api/show` per model | < 2 s |
+| `modelops import` of 1,000 models, one commit | `git add` + `git commit` of the same files | < 1 s |
+
+Commands are timed as whole processes (the installed `modelops` script, as a user runs it),
+`--runs` times after one warm-up, and the median is reported beside the best; loading is timed
+in this process. HTTP calls are counted by the Ollama test server the timed runs talk to: it
+runs in this process, the timed `modelops` in another, so the two do not share an interpreter.
+Prints a table and writes benchmarks/results/goals.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import generate, save, table
+from benchmarks.bench_exchange import _avatars
+from modelops.registry.cache import blob_id
+from modelops.registry.store import Registry, init
+from tests.ollama_server import OllamaServer
+
+GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+
+
+def _script() -> list[str]:
+    installed = Path(sys.executable).parent / "modelops"
+    return [str(installed)] if installed.exists() else [sys.executable, "-m", "modelops"]
+
+
+def _times(runs: int, work: Callable[[], Any]) -> list[float]:
+    work()  # warm-up: file-system caches, .pyc files
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def _process(*args: str, cwd: Path, ok: tuple[int, ...] = (0,)) -> Callable[[], None]:
+    def run() -> None:
+        proc = subprocess.run(args, cwd=cwd, capture_output=True, check=False)
+        assert proc.returncode in ok, (args, proc.returncode, proc.stderr.decode()[-500:])
+
+    return run
+
+
+def _modelops(*args: str, cwd: Path, ok: tuple[int, ...] = (0,)) -> Callable[[], None]:
+    return _process(*_script(), *args, cwd=cwd, ok=ok)
+
+
+def _row(measure: str, times: list[float], floor: str, goal: str, met: bool) -> dict[str, Any]:
+    return {
+        "measure": measure,
+        "median_s": round(statistics.median(times), 3),
+        "best_s": round(min(times), 3),
+        "floor": floor,
+        "goal": goal,
+        "met": "yes" if met else "NO",
+    }
+
+
+def startup(runs: int, tmp: Path) -> list[dict[str, Any]]:
+    bare = _times(runs, _process(sys.executable, "-c", "pass", cwd=tmp))
+    floor = f"bare Python {statistics.median(bare):.3f} s"
+    helped = _times(runs, _modelops("--help", cwd=tmp))
+    registry = tmp / "shipped"
+    shutil.copytree(ROOT / "registry", registry)
+    subprocess.run([*GIT, "init", "-q"], cwd=registry, check=True)
+    cold = _times(runs, _modelops("validate", "--no-cache", cwd=registry))
+    warm = _times(runs, _modelops("validate", cwd=registry))
+    return [
+        _row("modelops --help", helped, floor, "< 0.100 s", statistics.median(helped) < 0.1),
+        _row(
+            "modelops validate, registry/ (7 models), cache warm",
+            warm,
+            floor,
+            "< 0.250 s",
+            statistics.median(warm) < 0.25,
+        ),
+        _row("  the same, --no-cache", cold, floor, "", True),
+    ]
+
+
+def _parse_floor(files: list[Path]) -> None:
+    import yaml
+
+    for path in files:
+        yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader)
+
+
+def _hash_floor(files: list[Path]) -> None:
+    for path in files:
+        blob_id(path.read_bytes())
+
+
+def loading(runs: int, tmp: Path, sizes: tuple[int, int]) -> list[dict[str, Any]]:
+    small, large = sizes
+    rows = []
+    root = generate(tmp / f"load{small}", small)
+    files = sorted((root / "models").glob("*.yaml"))
+    parse = _times(runs, lambda: _parse_floor(files))
+
+    def load(cache: bool) -> None:
+        snapshot = Registry(root, root, cache=cache).load()
+        assert not snapshot.problems and len(snapshot.models) == small
+
+    cold = _times(runs, lambda: load(False))
+    ratio = statistics.median(cold) / statistics.median(parse)
+    rows.append(
+        _row(
+            f"load + validate {small:,} models, no cache",
+            cold,
+            f"libyaml parse {statistics.median(parse):.3f} s; ratio {ratio:.2f}x",
+            "<= 1.5x floor",
+            ratio <= 1.5,
+        )
+    )
+    root = generate(tmp / f"load{large}", large)
+    files = sorted((root / "models").glob("*.yaml"))
+    parse = _times(max(1, runs // 3), lambda: _parse_floor(files))
+    hashing = _times(runs, lambda: _hash_floor(files))
+
+    def warm() -> None:
+        registry = Registry(root, root)
+        snapshot = registry.load()
+        assert not snapshot.problems and len(snapshot.models) == large
+        assert registry.cache.misses == 0, "the cache was not warm"
+
+    Registry(root, root).load()  # fills the cache
+    warmed = _times(runs, warm)
+    floor = (
+        f"libyaml parse {statistics.median(parse):.3f} s; "
+        f"read + hash {statistics.median(hashing):.3f} s"
+    )
+    rows.append(
+        _row(
+            f"load + validate {large:,} models, cache warm",
+            warmed,
+            floor,
+            "< 0.5 s",
+            statistics.median(warmed) < 0.5,
+        )
+    )
+    process = _times(max(1, runs // 2), _modelops("validate", cwd=root))
+    rows.append(_row(f"  modelops validate, {large:,} models, warm", process, floor, "", True))
+    return rows
+
+
+def _calls(server: OllamaServer) -> dict[str, int]:
+    calls: dict[str, int] = {}
+    for record in server.requests:
+        calls[record.path] = calls.get(record.path, 0) + 1
+    return calls
+
+
+def plans(runs: int, tmp: Path, count: int) -> list[dict[str, Any]]:
+    root = generate(tmp / "plan", count)
+    state = root / ".git" / "modelops" / "ollama-state.json"
+    with OllamaServer() as server:
+        os.environ["OLLAMA_HOST"] = server.url
+        _modelops("apply", "--parallelism", "8", cwd=root)()
+        saved = state.read_bytes()
+        plan = _modelops("plan", "--detailed-exitcode", cwd=root)
+
+        def counted() -> dict[str, int]:
+            server.clear_log()
+            plan()
+            return _calls(server)
+
+        warm = _times(runs, plan)
+        warm_calls = counted()
+
+        def cold() -> None:
+            state.unlink()
+            try:
+                plan()
+            finally:
+                state.write_bytes(saved)
+
+        colds = _times(runs, cold)
+        state.unlink()
+        cold_calls = counted()
+        state.write_bytes(saved)
+        del os.environ["OLLAMA_HOST"]
+
+    def described(calls: dict[str, int]) -> str:
+        parts = ", ".join(f"{n} {path}" for path, n in sorted(calls.items()))
+        return f"{sum(calls.values())} HTTP calls ({parts})"
+
+    return [
+        _row(
+            f"no-op plan, {count:,} models, with the record",
+            warm,
+            described(warm_calls),
+            "< 0.6 s, 1 call",
+            statistics.median(warm) < 0.6 and sum(warm_calls.values()) == 1,
+        ),
+        _row(
+            f"no-op plan, {count:,} models, no record",
+            colds,
+            described(cold_calls),
+            "< 2 s",
+            statistics.median(colds) < 2.0,
+        ),
+    ]
+
+
+def imports(runs: int, tmp: Path, count: int) -> list[dict[str, Any]]:
+    source = generate(tmp / "export", count)
+    _avatars(source, count)
+    exported = tmp / "models.json"
+    _modelops("export", "-o", str(exported), cwd=source)()
+    fresh: list[Path] = []
+
+    def empty() -> Path:
+        path = tmp / f"import{len(fresh)}"
+        init(path, path.parent)
+        fresh.append(path)
+        return path
+
+    def one_import() -> float:
+        path = empty()
+        start = time.perf_counter()
+        _modelops("import", str(exported), cwd=path)()
+        return time.perf_counter() - start
+
+    def one_commit() -> float:
+        path = empty()
+        for folder in ("models", "avatars"):
+            for file in (source / folder).iterdir():
+                shutil.copy(file, path / folder / file.name)
+        start = time.perf_counter()
+        subprocess.run([*GIT, "add", "-A"], cwd=path, check=True)
+        subprocess.run([*GIT, "commit", "-qm", "import"], cwd=path, check=True)
+        return time.perf_counter() - start
+
+    one_import()  # warm-up
+    timed = [one_import() for _ in range(runs)]
+    floor = [one_commit() for _ in range(runs)]
+    return [
+        _row(
+            f"modelops import, {count:,} models, one commit",
+            timed,
+            f"git add + commit of the same files {statistics.median(floor):.3f} s",
+            "< 1 s",
+            statistics.median(timed) < 1.0,
+        )
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="smaller registries, for a try")
+    args = parser.parse_args()
+    sizes = (100, 1000) if args.quick else (1000, 10_000)
+    count = 100 if args.quick else 1000
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        rows = [
+            *startup(args.runs, tmp),
+            *loading(args.runs, tmp, sizes),
+            *plans(args.runs, tmp, count),
+            *imports(args.runs, tmp, count),
+        ]
+    print(table(rows, list(rows[0])))
+    print(f"written to {save('goals', {'runs': args.runs, 'results': rows})}")
+    return 0 if all(r["met"] == "yes" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
