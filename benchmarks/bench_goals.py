@@ -7,10 +7,10 @@
 | `modelops --help` | bare Python start-up (`python -c pass`) | < 100 ms |
 | `modelops validate` of registry/ (7 models), cache warm | bare Python start-up | < 250 ms |
 | load + validate 1,000 models, no cache | libyaml parse of the same files | <= 1.5x floor |
-| load + validate 10,000 models, cache warm | libyaml parse; reading and hashing the files | < 0.5 s |
+| load + validate 10,000 models, cache warm | libyaml parse; reading and hashing them | < 0.5 s |
 | no-op `plan` of 1,000 models, with the digest record | HTTP calls it needs: 1 | < 0.6 s, 1 call |
 | no-op `plan` of 1,000 models, no record | one `/api/show` per model | < 2 s |
-| `modelops import` of 1,000 models, one commit | `git add` + `git commit` of the same files | < 1 s |
+| `modelops import` of 1,000 models, one commit | `git add` + `git commit` of the files | < 1 s |
 
 Commands are timed as whole processes (the installed `modelops` script, as a user runs it),
 `--runs` times after one warm-up, and the median is reported beside the best; loading is timed
@@ -33,14 +33,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import generate, save, table
 from benchmarks.bench_exchange import _avatars
+from benchmarks.common import generate, save, table
 from modelops.registry.cache import blob_id
 from modelops.registry.store import Registry, init
 from tests.ollama_server import OllamaServer
+
+ROOT = Path(__file__).resolve().parent.parent
 
 GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
 

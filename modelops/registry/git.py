@@ -246,17 +246,6 @@ class Repo:
             p[len(prefix) :] for p in names if p.startswith(prefix) and "/" not in p[len(prefix) :]
         }
 
-    # --- blob ids, for the validated-file cache (read-only) ---
-
-    def blob_at(self, rev: str, path: str) -> str | None:
-        """The blob id of the regular file at `path` in commit `rev` (a full id), or None when
-        `read_blob` finds none there. Paths `list_tree` listed are answered without a tree walk."""
-        known = self._blob_ids.get((rev, path))
-        if known is not None:
-            return known
-        found = self._entries(rev, path.rpartition("/")[0]).get(path)
-        return found[0] if found is not None and found[1] != LINK_MODE else None
-
     def is_ancestor(self, commit: str, of: str = "HEAD") -> bool:
         """Whether `commit` is in the history of `of`."""
         with suppress(GitError):

@@ -149,13 +149,22 @@ class Revision:
     label: str
     prefix: str  # the registry folder, relative to the repository top ("" at the top)
     display_root: str | None = None  # set: paths are shown as in the work tree
+    # blob ids by repository path, by folder: listing a folder once names all its files
+    _listings: dict[str, dict[str, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def _full(self, path: str) -> str:
         return f"{self.prefix}/{path}" if self.prefix else path
 
+    def _listing(self, folder: str) -> dict[str, str]:
+        if folder not in self._listings:
+            self._listings[folder] = self.repo.list_tree(self.sha, folder)
+        return self._listings[folder]
+
     def list(self, folder: str) -> list[str]:
         cut = len(self.prefix) + 1 if self.prefix else 0
-        return sorted(p[cut:] for p in self.repo.list_tree(self.sha, self._full(folder)))
+        return sorted(p[cut:] for p in self._listing(self._full(folder)))
 
     def others(self, folder: str) -> dict[str, str]:
         cut = len(self.prefix) + 1 if self.prefix else 0
@@ -171,7 +180,8 @@ class Revision:
         return f"{self.label}:{self._full(path)}"
 
     def known_blob(self, path: str) -> str | None:
-        return self.repo.blob_at(self.sha, self._full(path))
+        full = self._full(path)
+        return self._listing(full.rpartition("/")[0]).get(full)
 
 
 @dataclass(frozen=True)
