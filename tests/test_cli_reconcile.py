@@ -64,18 +64,41 @@ def test_apply_from_empty_pulls_each_base_once_before_any_create(setup):
     assert (reg.root / ".git" / "modelops" / "ollama-state.json").exists()
 
 
-def test_plan_right_after_apply_costs_one_tags_call_and_no_show(setup):
+def test_plan_right_after_apply_costs_one_tags_call_and_nothing_else(setup):
     reg, server = _applied(setup)
     result = run("plan", "--detailed-exitcode")
     assert result.code == 0, result.err
     assert result.out == (
-        f"Target local: {server.url} (Ollama {server.version})\n"
+        f"Target local: {server.url}\n"
         "  = 4 models in sync\n"
         "Plan: 0 to pull, 0 to create, 0 to update, 0 to delete, 4 in sync.\n"
     )
-    assert len(server.calls("/api/tags")) == 1
-    assert server.calls("/api/show") == []
-    assert [r.path for r in server.requests] == ["/api/version", "/api/tags"]
+    assert [r.path for r in server.requests] == ["/api/tags"]
+
+
+def test_a_plan_with_changes_asks_the_version_and_refuses_an_old_server(setup):
+    reg, server = _applied(setup)
+    assert run("set", "faq", "parameters.temperature=0.9").code == 0
+    server.clear_log()
+    result = run("plan")
+    assert result.out.startswith(f"Target local: {server.url} (Ollama {server.version})\n")
+    paths = [r.path for r in server.requests]
+    assert (paths[0], paths[-1], paths.count("/api/version")) == ("/api/tags", "/api/version", 1)
+    server.version = "0.5.4"
+    refused = run("plan")
+    assert refused.code == 1
+    assert "is version 0.5.4; modelops needs 0.5.5 or newer" in refused.out + refused.err
+
+
+def test_a_parameter_newer_than_the_server_is_warned_about_in_a_plan_with_nothing_to_do(setup):
+    reg, server = setup
+    assert run("set", "faq", "parameters.draft_num_predict=4").code == 0
+    assert run("apply").code == 0
+    server.clear_log()
+    result = run("plan", "--detailed-exitcode")
+    assert result.code == 0, result.out
+    assert "parameters.draft_num_predict needs Ollama 0.30.0 or newer" in result.out + result.err
+    assert [r.path for r in server.requests] == ["/api/tags", "/api/version"]
 
 
 def test_without_the_record_a_plan_inspects_and_finds_everything_in_sync(setup):

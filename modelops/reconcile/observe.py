@@ -1,8 +1,8 @@
 """Observing the Ollama hosts of a target and planning against what they hold, all hosts at
-once. On each host: the version, the tags, and `/api/show` only for the models the digest
-record cannot vouch for. A host that cannot be observed gets a plan that says why, and the
-other hosts go on. After an apply, the digests of what was made or verified are recorded, so
-that the next plan needs no `/api/show` for them."""
+once. On each host: the tags, `/api/show` only for the models the digest record cannot vouch
+for, and the version unless the record vouches for the whole plan. A host that cannot be
+observed gets a plan that says why, and the other hosts go on. After an apply, the digests of
+what was made or verified are recorded, so that the next plan needs no `/api/show` for them."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from modelops.reconcile.plan import (
 )
 from modelops.reconcile.record import Recorded
 from modelops.spec import names
-from modelops.targets.base import Outcome
+from modelops.spec.params import CATALOGUE
+from modelops.targets.base import Change, Outcome
 from modelops.targets.ollama import Tag
 
 SHOW_WORKERS = 8
@@ -79,21 +80,41 @@ def _plan_host(
     only: Scope | None,
 ) -> tuple[HostPlan, Observed]:
     try:
-        version = host.version()
         tags = host.tags()
         wanted = to_inspect(desired, tags, record, only)
         # reading is cheap for the server: inspect more at once than we create
         with ThreadPoolExecutor(max(SHOW_WORKERS, workers)) as pool:
             shows = list(pool.map(lambda n: _show(host, n), wanted))
+        lives = {
+            names.match_key(n): live
+            for n, live in zip(wanted, shows, strict=True)
+            if live is not None
+        }
+        changes = host_changes(host.url, desired, tags, lives, record, owned, prune, only)
+        version = host.version() if _version_needed(desired, wanted, changes) else ""
     except TargetError as exc:
         return HostPlan(host.url, "", (), error=exc.message), Observed()
-    lives = {
-        names.match_key(n): live for n, live in zip(wanted, shows, strict=True) if live is not None
-    }
-    changes = host_changes(host.url, desired, tags, lives, record, owned, prune, only)
-    warnings = tuple(version_warnings(host.url, version, desired))
+    warnings = tuple(version_warnings(host.url, version, desired)) if version else ()
     return HostPlan(host.url, version, tuple(changes), warnings=warnings), Observed(
         tags, set(lives)
+    )
+
+
+def _version_needed(
+    desired: Mapping[str, Desired], inspected: Sequence[str], changes: Sequence[Change]
+) -> bool:
+    """The version refuses servers too old to create from JSON before any change, and decides
+    the warnings about parameters newer than the server. A plan that the digest record vouches
+    for entirely (nothing inspected, nothing to do, no parameter that needs a recent server)
+    asks the server for its tags alone."""
+    return (
+        bool(inspected)
+        or any(c.action != "noop" for c in changes)
+        or any(
+            name in CATALOGUE and CATALOGUE[name].since
+            for d in desired.values()
+            for name in d.request.get("parameters", {})
+        )
     )
 
 
