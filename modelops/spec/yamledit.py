@@ -217,7 +217,14 @@ def _literal_ok(text: str) -> bool:
 
 def _printable(text: str) -> bool:
     """Characters YAML writes as they are (a tab is not one: it needs double quotes)."""
-    return all(_yaml_printable(ch) for ch in text)
+    return _NOT_PRINTABLE.search(text) is None
+
+
+# Characters YAML writes as they are: printable ASCII, U+00A0-U+D7FF, U+E000-U+FFFD but the
+# byte-order mark, and U+10000-U+10FFFE. One character class, so a search runs in C.
+_NOT_PRINTABLE = re.compile(
+    "[^\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010fffe]"
+)
 
 
 def _plain(text: str, flow: bool) -> bool:
@@ -260,15 +267,6 @@ _ESCAPES = {
     "\0": "0", "\x07": "a", "\x08": "b", "\t": "t", "\n": "n", "\x0b": "v", "\x0c": "f",
     "\r": "r", "\x1b": "e", '"': '"', "\\": "\\", "\x85": "N", "\u2028": "L", "\u2029": "P",
 }  # fmt: skip
-
-
-def _yaml_printable(ch: str) -> bool:
-    return (
-        " " <= ch <= "~"
-        or "\xa0" <= ch <= "\ud7ff"
-        or ("\ue000" <= ch <= "\ufffd" and ch != "\ufeff")
-        or "\U00010000" <= ch < "\U0010ffff"
-    )
 
 
 def _double_raw(ch: str) -> bool:
