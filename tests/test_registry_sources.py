@@ -1,0 +1,55 @@
+"""Reading the work tree: regular files only, without following links or waiting on pipes."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from modelops.registry.sources import WorkTree
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> WorkTree:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "faq.yaml").write_bytes(b"version: 1\n")
+    (tmp_path / "models" / "team").mkdir()
+    (tmp_path / "outside.yaml").write_bytes(b"secret: 1\n")
+    (tmp_path / "models" / "linked.yaml").symlink_to(tmp_path / "outside.yaml")
+    return WorkTree(tmp_path, ".")
+
+
+def test_only_regular_files_are_listed_and_read(tree: WorkTree):
+    assert tree.list("models") == ["models/faq.yaml"]
+    assert tree.others("models") == {"models/linked.yaml": "link", "models/team": "folder"}
+    assert tree.read("models/faq.yaml") == b"version: 1\n"
+    assert tree.read("models/linked.yaml") is None
+    assert tree.read("models/team") is None
+    assert tree.read("models/missing.yaml") is None
+    assert tree.read("models/faq.yaml/below") is None
+
+
+def test_a_linked_folder_is_not_entered(tree: WorkTree, tmp_path: Path):
+    (tmp_path / "avatars").symlink_to(tmp_path / "models")
+    assert tree.list("avatars") == []
+    assert tree.others("avatars") == {"avatars": "link"}
+    assert tree.read("avatars/faq.yaml") is None
+
+
+def test_a_named_pipe_is_not_waited_on(tree: WorkTree, tmp_path: Path):
+    os.mkfifo(tmp_path / "models" / "pipe.yaml")
+    found: list[bytes | None] = [b"not read"]
+    reader = threading.Thread(
+        target=lambda: found.__setitem__(0, tree.read("models/pipe.yaml")), daemon=True
+    )
+    reader.start()
+    reader.join(30)  # a bound for a hang, not a speed: the read returns at once
+    stuck = reader.is_alive()
+    if stuck:  # let the reader go, so that the test run can end
+        with (tmp_path / "models" / "pipe.yaml").open("wb"):
+            pass
+    assert not stuck
+    assert found == [None]
+    assert "models/pipe.yaml" not in tree.list("models")
