@@ -7,6 +7,7 @@ the SHA-256 of the same JSON bytes the real server would write (reference/ollama
 import hashlib
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from tests.ollama_server_gofmt import go_json
@@ -110,7 +111,7 @@ class Manifest:
         # json.Encoder.Encode ends with a newline, and that newline is part of the digest.
         return (go_json(document, sort_keys=False) + "\n").encode()
 
-    @property
+    @cached_property  # a manifest never changes; /api/tags of 1,000 models asks for 1,000
     def digest(self) -> str:
         """The /api/tags digest: hex SHA-256 of the manifest bytes, without a prefix."""
         return hashlib.sha256(self.to_bytes()).hexdigest()
