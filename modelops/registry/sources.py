@@ -172,7 +172,8 @@ class Revision:
         return {path[cut:]: kind for path, kind in found.items()}
 
     def read(self, path: str) -> bytes | None:
-        return self.repo.read_blob(self.sha, self._full(path))
+        blob = self.known_blob(path)  # a file the listing lacks is not there: nothing to ask git
+        return None if blob is None else self.repo.read_object(blob)
 
     def shown(self, path: str) -> str:
         if self.display_root is not None:
