@@ -8,7 +8,7 @@
 | `modelops validate` of registry/ (7 models), cache warm | bare Python start-up | < 250 ms |
 | load + validate 1,000 models, no cache | libyaml parse of the same files | <= 1.5x floor |
 | load + validate 10,000 models, cache warm | libyaml parse; reading and hashing them | < 0.5 s |
-| no-op `plan` of 1,000 models, with the digest record | its HTTP calls, the one call alone | < 0.6 s, 1 call |
+| no-op `plan` of 1,000 models, with the record | its HTTP calls; that call alone | < 0.6 s, 1 |
 | no-op `plan` of 1,000 models, no record | one `/api/show` per model | < 2 s |
 | `modelops import` of 1,000 models, one commit | `git add` + `git commit` of the files | < 1 s |
 
