@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -238,6 +237,8 @@ def _main(args: list[str], scrub: Scrubber) -> int:
 
 def _internal_error(exc: Exception, debug: bool, scrub: Scrubber) -> int:
     """A bug: with --debug the traceback; without, one line and where the traceback went."""
+    import traceback  # only for a bug: `--help` should not pay for it
+
     text = scrub("".join(traceback.format_exception(exc)))
     head = f"internal error: {type(exc).__name__}: {exc} (this is a bug"
     if debug:
