@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from modelops.errors import SpecError
-from modelops.spec import yamlread
 from modelops.spec.base import Strict, describe, translate
 
 TARGET_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
@@ -83,6 +82,8 @@ default_target: local
 
 
 def parse_config(raw: bytes, path: str) -> Config:
+    from modelops.spec import yamlread  # a plan from the validated-file cache parses no YAML
+
     doc = yamlread.load(yamlread.decode(raw, path), path)
     data: Any = doc.data
     if not isinstance(data, dict):
