@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import shutil
 import statistics
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -180,13 +182,29 @@ def _calls(server: OllamaServer) -> dict[str, int]:
     return calls
 
 
-def _get(url: str, path: str) -> None:
-    """One call on a new connection, as the floor of a command's one call."""
+def _get(url: str, path: str, body: dict[str, Any] | None = None) -> None:
+    """One call on a new connection, as the floor of a command's calls."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "", parts.port)
-    connection.request("GET", path)
+    payload = None if body is None else json.dumps(body).encode()
+    connection.request("GET" if body is None else "POST", path, payload)
     assert connection.getresponse().read()
     connection.close()
+
+
+def _shows(url: str, names: list[str]) -> None:
+    """`/api/show` of each model on 8 keep-alive connections at once, as the plan does."""
+    parts = urlsplit(url)
+
+    def some(share: list[str]) -> None:
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port)
+        for name in share:
+            connection.request("POST", "/api/show", json.dumps({"model": name}).encode())
+            assert connection.getresponse().read()
+        connection.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(some, [names[n::8] for n in range(8)]))
 
 
 def plans(runs: int, tmp: Path, count: int) -> list[dict[str, Any]]:
@@ -219,6 +237,8 @@ def plans(runs: int, tmp: Path, count: int) -> list[dict[str, Any]]:
         state.write_bytes(saved)
         del os.environ["OLLAMA_HOST"]
         tags = statistics.median(_times(runs, lambda: _get(server.url, "/api/tags")))
+        shown = [r.body["model"] for r in server.requests if r.path == "/api/show" and r.body]
+        shows = statistics.median(_times(max(1, runs // 2), lambda: _shows(server.url, shown)))
 
     def described(calls: dict[str, int]) -> str:
         parts = ", ".join(f"{n} {path}" for path, n in sorted(calls.items()))
@@ -235,7 +255,7 @@ def plans(runs: int, tmp: Path, count: int) -> list[dict[str, Any]]:
         _row(
             f"no-op plan, {count:,} models, no record",
             colds,
-            described(cold_calls),
+            f"{described(cold_calls)}; the {len(shown):,} /api/show alone {shows:.3f} s",
             "< 2 s",
             statistics.median(colds) < 2.0,
         ),
