@@ -351,7 +351,7 @@ def _spec_from(data: str, source: Source, path: str) -> ModelSpec:
     from modelops.spec.model import ModelSpec
 
     try:
-        return ModelSpec.model_validate(json.loads(data))
+        return ModelSpec.model_validate_json(data)  # parsed and checked in one pass
     except ValueError:  # a damaged cache entry (pydantic's errors are ValueErrors): read it again
         model, problems = parse_model(source.read(path) or b"", source.shown(path), path)
         if model is None:
