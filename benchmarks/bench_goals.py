@@ -25,6 +25,7 @@ import argparse
 import http.client
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -55,13 +56,35 @@ def _script() -> list[str]:
     return [str(installed)] if installed.exists() else [sys.executable, "-m", "modelops"]
 
 
-def _times(runs: int, work: Callable[[], Any]) -> list[float]:
-    work()  # warm-up: file-system caches, .pyc files
-    out = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        out.append(time.perf_counter() - start)
+class Timed(list[float]):
+    """Wall times in seconds, with the CPU time of each run beside them in `cpu`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cpu: list[float] = []
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children, so far."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def _timed(work: Callable[[], Any], into: Timed) -> None:
+    start, cpu = time.perf_counter(), _cpu()
+    work()
+    into.append(time.perf_counter() - start)
+    into.cpu.append(_cpu() - cpu)
+
+
+def _times(runs: int, work: Callable[[], Any], setup: Callable[[], Any] | None = None) -> Timed:
+    """`runs` timings of `work` after one warm-up (file-system caches, .pyc files); `setup`
+    runs untimed before each."""
+    out = Timed()
+    for run in range(runs + 1):
+        if setup is not None:
+            setup()
+        _timed(work, out if run else Timed())
     return out
 
 
@@ -77,11 +100,12 @@ def _modelops(*args: str, cwd: Path, ok: tuple[int, ...] = (0,)) -> Callable[[],
     return _process(*_script(), *args, cwd=cwd, ok=ok)
 
 
-def _row(measure: str, times: list[float], floor: str, goal: str, met: bool) -> dict[str, Any]:
+def _row(measure: str, times: Timed, floor: str, goal: str, met: bool) -> dict[str, Any]:
     return {
         "measure": measure,
         "median_s": round(statistics.median(times), 3),
         "best_s": round(min(times), 3),
+        "cpu_s": round(statistics.median(times.cpu), 3),
         "floor": floor,
         "goal": goal,
         "met": "yes" if met else "NO",
@@ -90,7 +114,7 @@ def _row(measure: str, times: list[float], floor: str, goal: str, met: bool) -> 
 
 def startup(runs: int, tmp: Path) -> list[dict[str, Any]]:
     bare = _times(runs, _process(sys.executable, "-c", "pass", cwd=tmp))
-    floor = f"bare Python {statistics.median(bare):.3f} s"
+    floor = f"bare Python {statistics.median(bare):.3f} s, {statistics.median(bare.cpu):.3f} s CPU"
     helped = _times(runs, _modelops("--help", cwd=tmp))
     registry = tmp / "shipped"
     shutil.copytree(ROOT / "registry", registry)
@@ -224,15 +248,7 @@ def plans(runs: int, tmp: Path, count: int) -> list[dict[str, Any]]:
         warm = _times(runs, plan)
         warm_calls = counted()
 
-        def cold() -> None:
-            state.unlink()
-            try:
-                plan()
-            finally:
-                state.write_bytes(saved)
-
-        colds = _times(runs, cold)
-        state.unlink()
+        colds = _times(runs, plan, lambda: state.unlink(missing_ok=True))
         cold_calls = counted()
         state.write_bytes(saved)
         del os.environ["OLLAMA_HOST"]
@@ -268,32 +284,29 @@ def imports(runs: int, tmp: Path, count: int) -> list[dict[str, Any]]:
     exported = tmp / "models.json"
     _modelops("export", "-o", str(exported), cwd=source)()
     fresh: list[Path] = []
+    target: list[Path] = []
 
-    def empty() -> Path:
+    def empty() -> None:
         path = tmp / f"import{len(fresh)}"
         init(path, path.parent)
         fresh.append(path)
-        return path
+        target[:] = [path]
 
-    def one_import() -> float:
-        path = empty()
-        start = time.perf_counter()
-        _modelops("import", str(exported), cwd=path)()
-        return time.perf_counter() - start
-
-    def one_commit() -> float:
-        path = empty()
+    def copied() -> None:
+        empty()
         for folder in ("models", "avatars"):
             for file in (source / folder).iterdir():
-                shutil.copy(file, path / folder / file.name)
-        start = time.perf_counter()
-        subprocess.run([*GIT, "add", "-A"], cwd=path, check=True)
-        subprocess.run([*GIT, "commit", "-qm", "import"], cwd=path, check=True)
-        return time.perf_counter() - start
+                shutil.copy(file, target[0] / folder / file.name)
 
-    one_import()  # warm-up
-    timed = [one_import() for _ in range(runs)]
-    floor = [one_commit() for _ in range(runs)]
+    def commit() -> None:
+        subprocess.run([*GIT, "add", "-A"], cwd=target[0], check=True)
+        subprocess.run([*GIT, "commit", "-qm", "import"], cwd=target[0], check=True)
+
+    def run_import() -> None:
+        _modelops("import", str(exported), cwd=target[0])()
+
+    timed = _times(runs, run_import, empty)
+    floor = _times(runs, commit, copied)
     return [
         _row(
             f"modelops import, {count:,} models, one commit",
