@@ -46,12 +46,16 @@ def validate(registry_dir: str | None, rev: str | None, output: str, strict: boo
     avatar far larger than Open WebUI shows or that no model uses, a conversation naming a
     model that is not in the registry.
     """
+    from modelops.registry.checked import Checked
     from modelops.spec import lint
 
     registry = open_registry(registry_dir)
     snapshot = registry.load(rev)
     placed = {mid: m.placed for mid, m in snapshot.models.items()}
-    errors, warnings = lint.check(placed, snapshot.source, _history_ids(registry))
+    checked = Checked(snapshot)  # what the checks found in each file, remembered by content
+    errors, warnings = lint.check(
+        placed, snapshot.source, _history_ids(registry), checked.mentions, checked.size
+    )
     problems = sorted(snapshot.problems + errors + (warnings if strict else []))
     warnings = [] if strict else warnings
     if output == "json":

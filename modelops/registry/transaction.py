@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelops.errors import ConflictError, GitError
-from modelops.registry import commits
 from modelops.registry.files import digest, read_optional, write_atomic
 from modelops.registry.snapshot import Snapshot
 from modelops.spec.paths import model_path
@@ -105,6 +104,8 @@ class Transaction:
             )
         old = {p: self.snapshot.read(p) for p in writes}
         message = change.message()
+        from modelops.registry import commits  # gitpython: reading commands never import it
+
         sha = commits.commit_files(self.repo, in_repo, message, self.base)  # runs the user's hooks
         with commits.index_locked(self.repo) as locked:
             for attempt in range(1, ATTEMPTS + 1):
@@ -199,6 +200,8 @@ class Transaction:
         self.journal.unlink()
 
     def _complete(self, commit: str, paths: dict[str, dict[str, str | None]]) -> None:
+        from modelops.registry import commits
+
         new = {p: self.repo.read_blob(commit, self._repo_path(p)) for p in paths}  # few: a crash
         with commits.index_locked(self.repo) as locked:
             commits.write_index(self.repo, locked, commit, [self._repo_path(p) for p in paths])

@@ -17,13 +17,16 @@ import difflib
 import io
 import posixpath
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from modelops.errors import Problem, SpecError
-from modelops.spec import conversation as conversations
 from modelops.spec.avatar import SUFFIXES
 from modelops.spec.relations import Placed
+
+if TYPE_CHECKING:  # pydantic: a registry whose checks are cached does without it
+    from modelops.spec.base import Loc
 
 CLOSE = 0.85  # how alike a name and a registry id must be to read as a typo of it
 AVATAR_MAX_SIDE = 512  # pixels; Open WebUI's editor stores avatars at 250x250
@@ -47,16 +50,56 @@ def warning(problem: Problem) -> Problem:
     )
 
 
+@dataclass(frozen=True)
+class Mention:
+    """An image or a model a conversation file names, and where: its key path and position."""
+
+    kind: Literal["image", "model"]
+    value: str
+    key: str  # e.g. turns[2].model
+    line: int
+    col: int
+
+
+Mentions = Callable[[str], list[Mention]]  # a conversation file's path -> what it names
+Size = Callable[[str], tuple[int, int] | None]  # an image file's path -> its pixels, if any
+
+
 def check(
-    models: Mapping[str, Placed], files: Files, history_ids: Callable[[], set[str]]
+    models: Mapping[str, Placed],
+    files: Files,
+    history_ids: Callable[[], set[str]],
+    mentions: Mentions | None = None,
+    size: Size | None = None,
 ) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) about the registry as a whole. `history_ids` gives every model id
-    the registry ever held; it is called only when a base names no registry model."""
-    errors, warnings = _conversations(models, files, history_ids)
+    the registry ever held; it is called only when a base names no registry model.
+    `mentions` and `size` read a conversation file and an image (raising SpecError for a
+    conversation with problems); by default they parse and decode `files`, and a caller may
+    pass readers that remember what they found."""
+    mentions = mentions or (lambda path: mentioned(files.read(path) or b"", files.shown(path)))
+    size = size or (lambda path: dimensions(files.read(path)))
+    errors, warnings = _conversations(models, files, history_ids, mentions)
     warnings += _bases(models, history_ids)
     warnings += _names(models)
-    warnings += _avatars(models, files)
+    warnings += _avatars(models, files, size)
     return sorted(errors), sorted(warnings)
+
+
+def mentioned(raw: bytes, shown: str) -> list[Mention]:
+    """The images and models a conversation file names, or SpecError with its problems."""
+    from modelops.spec import conversation as conversations  # pydantic, YAML: only if read
+    from modelops.spec.yamlread import dotted
+
+    parsed, doc = conversations.parse(raw, shown)
+    found: list[tuple[Literal["image", "model"], str, Loc]] = []
+    for t, turn in enumerate(parsed.turns):
+        images = enumerate(turn.images or [])
+        found += [("image", image, ("turns", t, "images", i)) for i, image in images]
+        if turn.model:
+            found.append(("model", turn.model, ("turns", t, "model")))
+    found += [("model", name, ("models", i)) for i, name in enumerate(parsed.models or [])]
+    return [Mention(k, v, dotted(loc), *doc.value_position(loc)) for k, v, loc in found]
 
 
 def _bases(models: Mapping[str, Placed], history_ids: Callable[[], set[str]]) -> list[Problem]:
@@ -105,7 +148,10 @@ def _names(models: Mapping[str, Placed]) -> list[Problem]:
     return out
 
 
-def _dimensions(data: bytes) -> tuple[int, int] | None:
+def dimensions(data: bytes | None) -> tuple[int, int] | None:
+    """An image's width and height in pixels; None when it is missing or unreadable."""
+    if data is None:
+        return None
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -115,7 +161,7 @@ def _dimensions(data: bytes) -> tuple[int, int] | None:
         return None  # an unreadable image is the file check's error, not a warning
 
 
-def _avatars(models: Mapping[str, Placed], files: Files) -> list[Problem]:
+def _avatars(models: Mapping[str, Placed], files: Files, size_of: Size) -> list[Problem]:
     out = []
     used: set[str] = set()
     for placed in models.values():
@@ -123,8 +169,7 @@ def _avatars(models: Mapping[str, Placed], files: Files) -> list[Problem]:
         if avatar is None or ":" in avatar:
             continue
         used.add(avatar)
-        data = files.read(avatar)
-        size = _dimensions(data) if data is not None else None
+        size = size_of(avatar)
         if size and max(size) > AVATAR_MAX_SIDE:
             out.append(
                 placed.problem(
@@ -142,41 +187,33 @@ def _avatars(models: Mapping[str, Placed], files: Files) -> list[Problem]:
 
 
 def _conversations(
-    models: Mapping[str, Placed], files: Files, history_ids: Callable[[], set[str]]
+    models: Mapping[str, Placed],
+    files: Files,
+    history_ids: Callable[[], set[str]],
+    mentions: Mentions,
 ) -> tuple[list[Problem], list[Problem]]:
     errors: list[Problem] = []
     warnings: list[Problem] = []
     for path in files.list(CONVERSATIONS_DIR):
         if not path.endswith(".yaml") or PurePosixPath(path).name.startswith("."):
             continue
-        raw = files.read(path)
-        if raw is None:
-            continue
         shown = files.shown(path)
         try:
-            parsed, doc = conversations.parse(raw, shown)
+            named = mentions(path)
         except SpecError as exc:
             errors += exc.problems
             continue
         folder = posixpath.dirname(path)
-        for t, turn in enumerate(parsed.turns):
-            for i, image in enumerate(turn.images or []):
-                where = posixpath.normpath(posixpath.join(folder, image))
+        for m in named:
+            if m.kind == "image":
+                where = posixpath.normpath(posixpath.join(folder, m.value))
                 if where.startswith("../"):
                     continue  # outside the registry: replay checks it when it reads it
                 if files.read(where) is None:
-                    errors.append(
-                        doc.problem(
-                            ("turns", t, "images", i),
-                            f"image '{image}' not found (paths are relative to the file)",
-                            at_value=True,
-                        )
-                    )
-            if turn.model and (why := _unknown(turn.model, models, history_ids)):
-                warnings.append(doc.problem(("turns", t, "model"), why, at_value=True))
-        for i, name in enumerate(parsed.models or []):
-            if why := _unknown(name, models, history_ids):
-                warnings.append(doc.problem(("models", i), why, at_value=True))
+                    missing = f"image '{m.value}' not found (paths are relative to the file)"
+                    errors.append(Problem(shown, m.line, m.col, m.key, missing))
+            elif why := _unknown(m.value, models, history_ids):
+                warnings.append(Problem(shown, m.line, m.col, m.key, why))
     return errors, warnings
 
 
