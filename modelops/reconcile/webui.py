@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelops.errors import ModelopsError, TargetError
 from modelops.exchange.openwebui_export import avatar_uri
@@ -21,7 +21,9 @@ from modelops.reconcile.webui_plan import (
 )
 from modelops.registry.snapshot import Snapshot
 from modelops.spec.config import OpenWebUITargetConfig
-from modelops.targets.openwebui import OpenWebUIServer
+
+if TYPE_CHECKING:  # httpx costs 0.3 s to import: a plan of Ollama hosts does without it
+    from modelops.targets.openwebui import OpenWebUIServer
 
 PRODUCT = "Open WebUI"
 
@@ -54,6 +56,8 @@ def connect(target: WebUITarget, environ: Mapping[str, str], force: bool) -> Ope
             f"target '{target.name}' needs an Open WebUI API key in {target.api_key_env} (an "
             "admin's key, made under Settings > Account > API keys)"
         )
+    from modelops.targets.openwebui import OpenWebUIServer
+
     return OpenWebUIServer(target.url, key, timeout=target.timeout, force=force)
 
 

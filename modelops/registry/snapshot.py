@@ -207,33 +207,28 @@ def _kinds(source: Source, folder: str, path: str) -> set[str]:
 def _load_config(
     source: Source, file_problems: dict[str, list[Problem]], cache: Cache
 ) -> Lazy[Config] | None:
+    """modelops.yaml, read when first asked for if the cache knows this content to be valid.
+    Only that verdict is kept: a target URL may hold a password, which modelops copies into
+    no file of its own."""
     blob, raw = _identify(source, CONFIG_FILE, None)
     if blob is None:
         return None
-    hit = cache.get(f"config:{blob}")
-    if hit is not None and len(hit) == 1:
-        return Lazy(lambda: _config_from(hit[0], source))
-    raw = raw if raw is not None else source.read(CONFIG_FILE)
-    if raw is None:
-        return None
-    from modelops.spec.config import parse_config
-
+    if cache.get(f"config:{blob}") == ["valid"]:
+        return Lazy(lambda: _parse_config(source, None))
     try:
-        config = parse_config(raw, source.shown(CONFIG_FILE))
+        config = _parse_config(source, raw)
     except SpecError as exc:
         file_problems[CONFIG_FILE] = exc.problems
         return None
-    cache.put(f"config:{blob}", [json.dumps(config.model_dump(exclude_unset=True))])
+    cache.put(f"config:{blob}", ["valid"])
     return Lazy(value=config)
 
 
-def _config_from(data: str, source: Source) -> Config:
-    from modelops.spec.config import Config, parse_config
+def _parse_config(source: Source, raw: bytes | None) -> Config:
+    from modelops.spec.config import parse_config
 
-    try:
-        return Config.model_validate(json.loads(data))
-    except ValueError:  # a damaged cache entry (pydantic's errors are ValueErrors): read it again
-        return parse_config(source.read(CONFIG_FILE) or b"", source.shown(CONFIG_FILE))
+    content = raw if raw is not None else source.read(CONFIG_FILE)
+    return parse_config(content or b"", source.shown(CONFIG_FILE))
 
 
 def parse_model(raw: bytes, shown: str, path: str) -> tuple[Model | None, list[Problem]]:
