@@ -261,3 +261,34 @@ def test_a_linked_work_tree_keeps_its_cache_in_its_own_git_directory(reg: Regist
     assert found.parent == (reg.root / ".git" / "worktrees").resolve()
     Registry(linked, linked).load()
     assert (found / "modelops" / FILE).is_file()
+
+
+def test_validate_parses_no_conversation_and_decodes_no_image_twice(
+    reg: RegistryFixture, monkeypatch: pytest.MonkeyPatch
+):
+    from modelops.registry import checked
+
+    reg.add("writer", avatar="avatars/writer.png")
+    (reg.root / "avatars" / "writer.png").write_bytes(png((600, 20)))
+    conversation = reg.root / "conversations" / "c.yaml"
+    conversation.write_text("version: 1\nmodels: [writter]\nturns:\n  - user: hi\n")
+    reg.commit("a model, its avatar and a conversation")
+    read: list[str] = []
+    real_mentioned, real_dimensions = checked.mentioned, checked.dimensions
+    monkeypatch.setattr(
+        checked, "mentioned", lambda raw, shown: read.append(shown) or real_mentioned(raw, shown)
+    )
+    monkeypatch.setattr(
+        checked, "dimensions", lambda data: read.append("image") or real_dimensions(data)
+    )
+    first, second = run("validate"), run("validate")
+    assert read == ["conversations/c.yaml", "image"]
+    assert first == second
+    assert "conversations/c.yaml:2:10: models[0]: warning: 'writter' is not a registry model" in (
+        first.err
+    )
+    assert "avatars/writer.png is 600x20 pixels" in first.err
+    conversation.write_text("version: 1\nmodels: [writer]\nturns:\n  - user: hi\n")
+    third = run("validate")
+    assert read == ["conversations/c.yaml", "image", "conversations/c.yaml"]
+    assert "writter" not in third.err
