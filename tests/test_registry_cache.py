@@ -124,7 +124,7 @@ def test_cached_specs_equal_freshly_checked_ones_for_the_shipped_registry(tmp_pa
         assert again.spec == model.spec
         assert again.spec.to_data() == model.spec.to_data()
         assert again.placed == model.placed
-        assert again.avatar == model.spec.avatar
+        assert (again.placed.name, again.placed.avatar) == (model.spec.name, model.spec.avatar)
 
 
 def test_a_cached_problem_position_points_where_a_fresh_one_does(reg: RegistryFixture):

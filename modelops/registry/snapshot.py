@@ -5,10 +5,10 @@ problems are collected, never just the first. A snapshot can be re-derived with 
 changed, which is how a write operation validates its result before anything is written.
 
 A file that passed its checks before, byte for byte, is taken from the validated-file cache
-(`modelops.registry.cache`) instead of being parsed again: the cross-file checks need only its
-id, base, avatar and key positions, which the cache keeps, and its spec (a pydantic model) is
-built from the cached data the first time something asks for it. A load that hits the cache
-for every file imports neither the YAML parser nor pydantic.
+(`modelops.registry.cache`) instead of being parsed again: the checks across files need only
+its id, base, name, avatar and key positions, which the cache keeps, and its spec (a pydantic
+model) is built from the cached data the first time something asks for it. A load that hits
+the cache for every file imports neither the YAML parser nor pydantic.
 """
 
 from __future__ import annotations
@@ -54,8 +54,7 @@ class Lazy(Generic[T]):
 class Model:
     path: str
     digest: str  # sha256 of the file's bytes
-    placed: relations.Placed
-    avatar: str | None
+    placed: relations.Placed  # id, base, name and avatar, without the spec
     lazy_spec: Lazy[ModelSpec] = field(repr=False, compare=False)
 
     @property
@@ -251,7 +250,7 @@ def parse_model(raw: bytes, shown: str, path: str) -> tuple[Model | None, list[P
     positions = {k: doc.locate((k,)) for k in _POSITIONED_KEYS if k in doc.data}
     placed = relations.Placed(spec.id, spec.base, path, shown, positions, spec.name, spec.avatar)
     digest = hashlib.sha256(raw).hexdigest()
-    return Model(path, digest, placed, spec.avatar, Lazy(value=spec)), []
+    return Model(path, digest, placed, Lazy(value=spec)), []
 
 
 def _identify(source: Source, path: str, content: bytes | None) -> tuple[str | None, bytes | None]:
@@ -309,7 +308,7 @@ def _cached_model(hit: list[str], source: Source, path: str) -> Model | None:
         mid, base, path, shown, _Positions(where), name or None, avatar or None
     )
     spec = Lazy(lambda: _spec_from(data, source, path))
-    return Model(path, digest, placed, avatar or None, spec)
+    return Model(path, digest, placed, spec)
 
 
 class _Positions(Mapping[str, tuple[int, int]]):
@@ -358,7 +357,8 @@ def _cross_checks(snapshot: Snapshot) -> list[Problem]:
     placed = {mid: m.placed for mid, m in snapshot.models.items()}
     out = relations.check_ids(placed) + relations.check_bases(placed)
     for model in snapshot.models.values():
-        if model.avatar is not None and (why := _avatar_problem(snapshot, model.avatar)):
+        avatar = model.placed.avatar
+        if avatar is not None and (why := _avatar_problem(snapshot, avatar)):
             out.append(model.placed.problem("avatar", why))
     if snapshot.lazy_config is None and CONFIG_FILE not in snapshot.file_problems:
         shown = snapshot.source.shown(CONFIG_FILE)
