@@ -250,12 +250,12 @@ def init(path: Path, cwd: Path) -> tuple[Registry, str]:
     if existing:
         raise GitError(f"{', '.join(existing)}: already exists (move it away, then retry)")
     change = Changeset(op="init", summary="Initialise the modelops registry", writes={}, models=())
-    with commits.index_locked(repo) as locked:
+    with commits.index_locked(repo):
         head = repo.head()
         writes = dict(zip(paths, files.values(), strict=True))
         sha = commits.commit_files(repo, writes, change.message(), head)
+        commits.write_index(repo, sha, paths)
         commits.move_head(repo, sha, head, change.summary)
-        commits.write_index(repo, locked, sha, paths)
     commits.committed(repo)
     for name, content in files.items():
         write_atomic(root / name, content)
