@@ -24,6 +24,15 @@ class Exit(enum.IntEnum):
     INTERRUPTED = 130
 
 
+def printable(text: str, *, lines: bool = False) -> str:
+    """`text` with control characters (a newline, an escape sequence) written as escapes, so
+    that a value from a file or a command line can never break a line of output in two, or
+    send a terminal control sequence. `lines`: keep newlines (a message of several lines)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or (lines and c == "\n") else repr(c)[1:-1] for c in text)
+
+
 class ModelopsError(Exception):
     """An expected failure, reported as one line (or one line per problem)."""
 

@@ -79,6 +79,12 @@ def test_create_writes_a_canonical_file_and_one_commit(reg: RegistryFixture):
     [
         (["create", "Bad Id", "--base", "x"], "error: 'Bad Id' is not a valid model id"),
         (["create", "../escape", "--base", "x"], "error: '../escape' is not a valid model id"),
+        (["create", "nl\n", "--base", "x"], "error: 'nl\\n' is not a valid model id"),
+        (
+            ["create", "new", "--base", "llama3.2\n"],
+            "models/new.yaml:4:1: base: 'llama3.2\\n' is neither a registry model nor a valid "
+            "Ollama model name (invalid model 'llama3.2\\n';",
+        ),
         (["create", "faq", "--base", "x"], "error: model 'faq' already exists"),
         (
             ["create", "new", "--base", "Llama 3"],

@@ -24,7 +24,7 @@ READ_ONLY_KEYS = {("id",): "use 'modelops rename'", ("version",): "it is the spe
 
 def check_new_id(snapshot: Snapshot, model_id: str) -> None:
     if not names.is_valid_id(model_id):
-        raise UsageError(f"'{model_id}' is not a valid model id ({names.ID_RULE})")
+        raise UsageError(f"{model_id!r} is not a valid model id ({names.ID_RULE})")
     if model_id in snapshot.models or snapshot.read(model_path(model_id)) is not None:
         raise UsageError(f"model '{model_id}' already exists (change it with 'modelops edit')")
 
