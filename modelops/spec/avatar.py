@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
 from pathlib import PurePosixPath
 
 AVATAR_MAX_BYTES = 256 * 1024
@@ -31,19 +32,27 @@ def check_image(data: bytes, limit: int = AVATAR_MAX_BYTES) -> str:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            kind = (image.format or "").lower()
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise ImageError(
-                    f"the image is {width}x{height} pixels; the limit is {MAX_PIXELS:,} pixels"
-                )
-            image.verify()  # the container: chunks, checksums, a missing end
+        with warnings.catch_warnings():
+            # Pillow warns past its own limit (and refuses past twice that); ours is lower
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                kind = (image.format or "").lower()
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise ImageError(
+                        f"the image is {width}x{height} pixels; the limit is {MAX_PIXELS:,} pixels"
+                    )
+                image.verify()  # the container: chunks, checksums, a missing end
         with Image.open(io.BytesIO(data)) as image:
             image.load()  # every pixel: a truncated or corrupt stream fails here
     except ImageError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise ImageError(
+            f"the image claims more than {2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels; the "
+            f"limit is {MAX_PIXELS:,} pixels"
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ImageError("not a PNG, JPEG, GIF or WebP image (or a damaged one)") from None
     if kind not in MIME:
         raise ImageError(

@@ -19,7 +19,7 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 class Strict(BaseModel):
     """Unknown keys are errors and values keep their YAML type: a typo never does nothing."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 _TYPE_WORDS = {
@@ -33,6 +33,12 @@ _TYPE_WORDS = {
     "float_type": "a number",
 }
 _UNION_LABELS = ("str", "constrained-str")
+_BOUNDS = {
+    "greater_than": ("more than", "gt"),
+    "greater_than_equal": ("at least", "ge"),
+    "less_than": ("less than", "lt"),
+    "less_than_equal": ("at most", "le"),
+}
 
 
 def translate(err: Any, root: type[BaseModel], what: str) -> RawProblem:
@@ -55,6 +61,11 @@ def translate(err: Any, root: type[BaseModel], what: str) -> RawProblem:
         )
     if kind == "too_short":
         return loc, "needs at least one entry"
+    if kind == "finite_number":
+        return loc, f"must be a finite number, got {describe(given)}"
+    if kind in _BOUNDS:
+        words, key = _BOUNDS[kind]
+        return loc, f"must be {words} {err['ctx'][key]:g}, got {describe(given)}"
     if kind in _TYPE_WORDS:
         hint = f" (quote it: '{given}')" if kind == "string_type" and _scalar(given) else ""
         return loc, f"expected {_TYPE_WORDS[kind]}, got {describe(given)}{hint}"
@@ -138,6 +149,8 @@ def describe(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"a number of {len(str(abs(value)))} digits"  # never a page of digits
     if isinstance(value, int | float):
         return f"number {value}"
     if isinstance(value, str):

@@ -3,6 +3,7 @@ path it is about and a message that says what to do. Pure; positions are added b
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,6 +23,7 @@ def check_model(data: Any) -> tuple[ModelSpec | None, list[RawProblem]]:
     problems = _null_problems(data)
     problems += _parameter_problems(data.get("parameters"))
     problems += _openwebui_problems(data.get("openwebui"))
+    problems += _infinite(data.get("openwebui"), ("openwebui",))
     try:
         spec = ModelSpec.model_validate(data)
     except ValidationError as exc:
@@ -74,6 +76,20 @@ def _parameter_problems(params: Any) -> list[RawProblem]:
         elif value is not None and (why := type_error(CATALOGUE[key], value)):
             out.append((loc, why))
     return out
+
+
+def _infinite(value: Any, loc: tuple[str | int, ...]) -> list[RawProblem]:
+    """NaN and infinities in the verbatim block: the JSON Open WebUI stores has neither."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(loc, f"must be a finite number, got {describe(value)} (JSON has no {value})")]
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    return [p for key, item in items for p in _infinite(item, (*loc, key))]
 
 
 def _openwebui_problems(block: Any) -> list[RawProblem]:
