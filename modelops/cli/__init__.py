@@ -268,7 +268,3 @@ def _crash_log(text: str) -> Path | None:
 def _usage(exc: click.UsageError) -> str:
     command = exc.ctx.command_path if exc.ctx else "modelops"
     return f"error: {exc.format_message().rstrip('.')} (see '{command} --help')"
-
-
-def run() -> None:
-    sys.exit(main())
