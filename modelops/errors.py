@@ -15,13 +15,15 @@ from dataclasses import dataclass
 
 
 class Exit(enum.IntEnum):
+    """The exit codes, as the README's table explains them."""
+
     OK = 0
-    FAILURE = 1  # invalid spec, git problem, target unreachable, some changes failed
+    FAILURE = 1  # invalid spec, git problem, conflict, lock held, target unreachable, ...
     PENDING = 2  # --detailed-exitcode: changes pending
     EXPECTATION = 3  # replay: an expectation failed
-    USAGE = 64  # bad flags or arguments
+    USAGE = 64  # the command line cannot be parsed (bad flags or arguments); never state
     INTERNAL = 70  # a bug
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
 
 
 def printable(text: str, *, lines: bool = False) -> str:
@@ -47,6 +49,10 @@ class ModelopsError(Exception):
 
 
 class UsageError(ModelopsError):
+    """The command line cannot be parsed: a flag or an argument is malformed, missing or
+    contradicts another, whatever the registry holds. A conflict with what is there (an id
+    taken, a lock held, a model that does not exist) is not a usage error."""
+
     exit_code = Exit.USAGE
 
 

@@ -362,8 +362,10 @@ def test_pull_command(reg, ollama_server, monkeypatch):
 
 def test_an_unknown_target_and_an_open_webui_target(setup):
     reg, server = setup
-    assert run("plan", "nowhere").err == (
-        "error: no target 'nowhere' in modelops.yaml (targets: local)\n"
+    nowhere = run("plan", "nowhere")
+    assert (nowhere.code, nowhere.err) == (
+        1,
+        "error: no target 'nowhere' in modelops.yaml (targets: local)\n",
     )
     (reg.root / "modelops.yaml").write_text(
         "version: 1\ntargets:\n  webui: {type: openwebui, url: 'http://127.0.0.1:9'}\n"

@@ -12,7 +12,7 @@ import click
 
 from modelops.cli.common import output_option, scrubber
 from modelops.cli.output import note
-from modelops.errors import Exit, UsageError
+from modelops.errors import Exit, ModelopsError, NotFoundError, UsageError
 
 ollama_host_option = click.option(
     "--ollama-host",
@@ -57,7 +57,7 @@ def make_resolver(
     registry: Registry | None = None
     try:
         registry = open_registry(registry_dir)
-    except UsageError:
+    except NotFoundError:  # no registry: only Ollama and endpoint models, then
         if registry_dir:
             raise
     config = registry.load().config if registry else None
@@ -139,7 +139,7 @@ def replay(
     conversation, images = conversation_file.load(path, source)
     wanted = [m.strip() for m in (models or "").split(",") if m.strip()]
     if wanted and conversation.pinned:
-        raise UsageError(
+        raise ModelopsError(
             f"{source} pins its turns to models (switch mode); --models only picks the models "
             "for a conversation without pins"
         )

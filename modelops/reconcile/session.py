@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from modelops.errors import ModelopsError, UsageError
+from modelops.errors import ModelopsError, NotFoundError, UsageError
 from modelops.reconcile import apply as applying
 from modelops.reconcile import observe, record, webui
 from modelops.reconcile.desired import Desired, clashes, desired_models
@@ -112,7 +112,9 @@ def choose(config: Config | None, selection: Selection) -> tuple[str, TargetConf
     if not targets and chosen in (None, "local"):
         return "local", None
     if chosen not in targets:
-        raise UsageError(f"no target '{chosen}' in modelops.yaml (targets: {listed or 'none'})")
+        raise NotFoundError(
+            f"no target '{chosen}' in modelops.yaml (targets: {listed or 'none'})"
+        )
     return str(chosen), targets[chosen]
 
 
@@ -127,7 +129,7 @@ def resolve_target(
         urls = list(selection.hosts) or [selection.env_host or ""]
         return ResolvedTarget("local", _hosts(urls, resolve), prune=selection.prune)
     if not isinstance(found, OllamaTargetConfig):
-        raise UsageError(f"target '{chosen}' is an Open WebUI target; this needs an Ollama one")
+        raise ModelopsError(f"target '{chosen}' is an Open WebUI target; this needs an Ollama one")
     urls = list(selection.hosts) or found.host_list(selection.env_host or "")
     return ResolvedTarget(
         chosen,
