@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
+import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -79,6 +80,18 @@ class TargetError(ModelopsError):
     def __init__(self, message: str, *, transient: bool = False) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+def unresolved(exc: BaseException) -> str | None:
+    """Whether a connection failed because its host name does not resolve, looking through
+    the exceptions a client wrapped: "retry" when the resolver could not answer now, "final"
+    when the name does not exist; None for any other failure (a refused connection)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return "retry" if cause.errno == socket.EAI_AGAIN else "final"
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 @dataclass(frozen=True, order=True)

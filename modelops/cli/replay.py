@@ -52,6 +52,7 @@ def make_resolver(
     from modelops.reconcile.session import Selection, resolve_target
     from modelops.registry.store import Registry
     from modelops.replay.resolve import Endpoints, Resolver
+    from modelops.spec.urls import url_problem
     from modelops.targets.ollama import OllamaHost
 
     registry: Registry | None = None
@@ -72,6 +73,12 @@ def make_resolver(
             hosts.append(OllamaHost(target.hosts[0], timeout=max(target.timeout, 300.0)))
         return hosts[0]
 
+    for flag, env, url in (
+        ("--openai-url", "OPENAI_BASE_URL", openai_url),
+        ("--openwebui-url", "OPENWEBUI_URL", openwebui_url),
+    ):
+        if url is not None and (why := url_problem(url)):
+            raise UsageError(f"{flag} (or {env}): {why}")
     endpoints = Endpoints(
         ollama,
         openai_url,

@@ -21,6 +21,7 @@ from modelops.registry.snapshot import Snapshot
 from modelops.registry.store import Registry
 from modelops.spec import names
 from modelops.spec.config import Config, OllamaTargetConfig, OpenWebUITargetConfig, TargetConfig
+from modelops.spec.urls import url_problem
 from modelops.targets.base import Outcome
 from modelops.targets.discovery import Resolver, expand, system_resolver
 from modelops.targets.ollama import OllamaHost, Retry, normalize_host
@@ -124,13 +125,16 @@ def resolve_target(
     """Hosts come from the selection, then the target in modelops.yaml, then OLLAMA_HOST, then
     127.0.0.1:11434. Without any targets in modelops.yaml there is one implicit target,
     `local`. A `dns://NAME` host is resolved now, to every address NAME has."""
+    for url in selection.hosts:
+        if why := url_problem(url, bare=True):
+            raise UsageError(f"Ollama host {why}")
     chosen, found = choose(config, selection)
     if found is None:
-        urls = list(selection.hosts) or [selection.env_host or ""]
+        urls = list(selection.hosts) or [_env_host(selection)]
         return ResolvedTarget("local", _hosts(urls, resolve), prune=selection.prune)
     if not isinstance(found, OllamaTargetConfig):
         raise ModelopsError(f"target '{chosen}' is an Open WebUI target; this needs an Ollama one")
-    urls = list(selection.hosts) or found.host_list(selection.env_host or "")
+    urls = list(selection.hosts) or found.host_list(_env_host(selection))
     return ResolvedTarget(
         chosen,
         _hosts(urls, resolve),
@@ -139,6 +143,14 @@ def resolve_target(
         found.timeout,
         found.retries,
     )
+
+
+def _env_host(selection: Selection) -> str:
+    """OLLAMA_HOST as the caller read it ("" when unset), checked when it is used."""
+    host = selection.env_host or ""
+    if host.strip() and (why := url_problem(host, bare=True)):
+        raise ModelopsError(f"OLLAMA_HOST {why} (correct it, or unset it for 127.0.0.1:11434)")
+    return host
 
 
 def _hosts(urls: Sequence[str], resolve: Resolver) -> tuple[str, ...]:

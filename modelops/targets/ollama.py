@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 import ollama
 
-from modelops.errors import TargetError
+from modelops.errors import TargetError, unresolved
 from modelops.spec import names
 from modelops.spec.params import version_tuple
 from modelops.targets.base import Change, ChatChunk, Progress, ProgressCallback
@@ -206,7 +206,13 @@ class OllamaHost:
                 f"{self.url}: could not {what}: {exc.error or f'HTTP {status}'}",
                 transient=transient,
             ) from None
-        except (ConnectionError, httpx.ConnectError):
+        except (ConnectionError, httpx.ConnectError) as exc:
+            if unresolved(exc):
+                raise TargetError(
+                    f"cannot reach Ollama at {self.url}: the host name does not resolve (check "
+                    "the name in OLLAMA_HOST, --host or the target in modelops.yaml)",
+                    transient=unresolved(exc) == "retry",
+                ) from None
             raise TargetError(
                 f"cannot reach Ollama at {self.url} (connection refused); start it, or point "
                 "modelops at a server with OLLAMA_HOST=host:port or a target in modelops.yaml",
