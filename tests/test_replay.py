@@ -3,15 +3,19 @@ carried: `[model=...] [system=...] [messages=N] [options={...}] You said: ...`."
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import re
 import shutil
 import textwrap
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.helpers import REPO_ROOT, RegistryFixture, run
+from tests.helpers import REPO_ROOT, RegistryFixture, png_bomb, run
 from tests.ollama_server import OllamaServer
 
 BASES = [
@@ -193,7 +197,7 @@ def test_failed_expectations_exit_3_and_are_reported(served, shipped, tmp_path):
         ("version: 1\nturns:\n  - usr: hi\n", "c.yaml:3:5: turns[0].user: required key is missing\nc.yaml:3:5: turns[0].usr: unknown key"),
         ("version: 1\nturns:\n  - user: hi\n    expect: {max_ms: fast}\n", "c.yaml:4:22: turns[0].expect.max_ms: expected an integer, got string 'fast'"),
         ("version: 1\ndefaults: {temprature: 1}\nturns:\n  - user: hi\n", "c.yaml:2:12: defaults.temprature: not an Ollama option"),
-        ("version: 1\nturns:\n  - user: hi\n    images: [nowhere.png]\n", "c.yaml:4:14: turns[0].images[0]: image 'nowhere.png' not found (paths are relative to c.yaml)"),
+        ("version: 1\nturns:\n  - user: hi\n    images: [nowhere.png]\n", "c.yaml:4:14: turns[0].images[0]: image 'nowhere.png' does not exist (paths are relative to c.yaml)"),
         ("version: 1\nturns:\n  - user: hi\n    images: [c.yaml]\n", "c.yaml:4:14: turns[0].images[0]: image 'c.yaml': not a PNG, JPEG, GIF or WebP image"),
         ("version: 1\nturns:\n  - user: hi\n  user: again\n", "c.yaml:4:3: YAML syntax"),
     ],
@@ -283,3 +287,71 @@ def test_an_openai_endpoint_that_refuses(served, shipped, tmp_path):
     assert result.code == 1
     assert "error: turn 1, openai:nope: openai:nope: " in result.out
     assert "answered 404" in result.out
+
+
+def _special_images(tmp_path: Path) -> dict[str, tuple[str, str]]:
+    """Image names a conversation (or /image) may give, and what each one must be refused as."""
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.png"
+    with huge.open("wb") as handle:
+        handle.truncate(21 * 2**20)  # sparse: nothing is written or read
+    (tmp_path / "bomb.png").write_bytes(png_bomb(10_000, 10_000))
+    return {
+        "zero": ("/dev/zero", "is a character device, not a regular file"),
+        "fifo": (str(fifo), "is a FIFO (named pipe), not a regular file"),
+        "huge": (str(huge), "is 21.0 MiB; the limit is 20.0 MiB"),
+        "bomb": (
+            str(tmp_path / "bomb.png"),
+            ": the image is 10000x10000 pixels; the limit is 16,777,216 pixels",
+        ),
+    }
+
+
+def _finishes(work: Any) -> Any:
+    """Run `work` in a thread; a read that waits forever fails the test instead of the run."""
+    done: list[Any] = []
+    thread = threading.Thread(target=lambda: done.append(work()), daemon=True)
+    thread.start()
+    thread.join(timeout=120)  # a guard against a hang, not a measure of speed
+    assert done, "the read never finished"
+    return done[0]
+
+
+@pytest.mark.parametrize("kind", ["zero", "fifo", "huge", "bomb"])
+def test_an_image_that_is_not_a_small_regular_file_is_refused_unread(
+    served, shipped, tmp_path, kind
+):
+    name, why = _special_images(tmp_path)[kind]
+    source = _conversation(
+        tmp_path / "c.yaml", f"version: 1\nturns:\n  - user: hi\n    images: ['{name}']\n"
+    )
+    result = _finishes(lambda: run("replay", source, "-m", "llama3.2"))
+    assert result.code == 1
+    separator = "" if why.startswith(":") else " "
+    assert result.err.splitlines() == [
+        f"{source}:4:14: turns[0].images[0]: image '{name}'{separator}{why}",
+        "error: 1 problem found",
+    ]
+    assert served.calls("/api/chat") == []
+
+
+@pytest.mark.parametrize("kind", ["zero", "fifo", "huge", "bomb"])
+def test_chat_image_refuses_them_too(tmp_path, kind):
+    from modelops.replay.chat import ChatSession
+
+    name, why = _special_images(tmp_path)[kind]
+    out = io.StringIO()
+    chat = ChatSession(lambda model: pytest.fail("no model is needed"), "faq", out)
+    _finishes(lambda: chat.command(f"/image {name}"))
+    separator = "" if why.startswith(":") else " "
+    assert out.getvalue() == f"! {name}{separator}{why}\n"
+    assert chat.pending_images == [] and chat.pending_pictures == []
+
+
+def test_a_conversation_file_that_is_a_device_is_refused(served, shipped):
+    result = run("replay", "/dev/zero", "-m", "llama3.2")
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        "/dev/zero: the file is a character device, not a regular file"
+    )
