@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from modelops.errors import NotFoundError, UsageError
+from modelops.errors import NotFoundError
 from modelops.registry.store import Registry, discover
 from tests.helpers import REPO_ROOT, RegistryFixture, run
 
@@ -26,9 +26,9 @@ def test_discovery_order(tmp_path: Path):
     assert discover(None, str(inner.root), outer.root) == inner.root
     nested = tmp_path / "plain"
     (nested / "registry").mkdir(parents=True)  # a folder named registry, but no modelops.yaml
-    with pytest.raises(UsageError, match="no registry here"):
+    with pytest.raises(NotFoundError, match="no registry here"):
         discover(None, None, nested)
-    with pytest.raises(UsageError, match=r"is not a modelops registry: it has no modelops.yaml"):
+    with pytest.raises(NotFoundError, match=r"is not a modelops registry: it has no modelops.yaml"):
         discover(str(nested), None, tmp_path)
 
 
