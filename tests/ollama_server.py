@@ -103,6 +103,7 @@ class OllamaServer:
         self.errors: list[str] = []  # tracebacks of bugs in the server itself
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
+        self._arrived = threading.Condition(self._lock)  # notified for every request
         self._chat_timings: dict[str, ChatTiming] = {}
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
@@ -205,11 +206,17 @@ class OllamaServer:
     def record(self, method: str, path: str, body: dict[str, Any] | None) -> None:
         with self._lock:
             self._requests.append(RequestRecord(method, path, body, time.monotonic()))
+            self._arrived.notify_all()
 
     def sleep(self, seconds: float) -> None:
         """Sleep without holding any lock; cut short when the server stops."""
         if seconds > 0:
             self._stopping.wait(seconds)
+
+    def hold_until(self, gate: threading.Event) -> None:
+        """Wait for the test to open `gate`; given up when the server stops."""
+        while not gate.wait(0.05) and not self._stopping.is_set():
+            pass
 
     def chat_timing(self, name: ModelName) -> ChatTiming:
         with self._lock:
@@ -234,6 +241,17 @@ class OllamaServer:
             and (method is None or record.method == method)
             and (key is None or _key(record.model) == key)
         ]
+
+    def wait_for(self, path: str, count: int = 1, *, guard: float = 60.0) -> list[RequestRecord]:
+        """Block until `count` requests to `path` have arrived; `guard` seconds only turn a
+        request that never comes into a failure instead of a hung test."""
+        with self._arrived:
+            arrived = self._arrived.wait_for(
+                lambda: sum(1 for r in self._requests if r.path == path) >= count, guard
+            )
+        if not arrived:
+            raise AssertionError(f"{count} request(s) to {path} never arrived")
+        return self.calls(path)
 
     def clear_log(self) -> None:
         with self._lock:
@@ -292,6 +310,16 @@ class OllamaServer:
         """Wait before answering (or after `after` stream lines). Concurrent requests overlap."""
         fault = Fault("delay", _known_path(path), _key(model), times, after=after, seconds=seconds)
         return self.faults.add(fault)
+
+    def hold(
+        self, path: str, *, times: int | None = None, model: str | None = None
+    ) -> threading.Event:
+        """Keep requests to `path` waiting until the returned event is set (a call that lasts as
+        long as the test says, with no clock involved)."""
+        gate = threading.Event()
+        fault = Fault("hold", _known_path(path), _key(model), times, gate=gate)
+        self.faults.add(fault)
+        return gate
 
     def set_chat_timing(
         self, model: str, *, first_token: float = 0.0, per_token: float = 0.0

@@ -361,6 +361,8 @@ class Handler(BaseHTTPRequestHandler):
         for fault in faults:
             if fault.kind == "delay" and (fault.after is None or not streaming):
                 self.server.owner.sleep(fault.seconds)
+            if fault.kind == "hold" and fault.gate is not None:
+                self.server.owner.hold_until(fault.gate)
         for fault in faults:
             if fault.kind == "fail":
                 if fault.body is not None:
