@@ -15,9 +15,9 @@ from tests.helpers import RegistryFixture, run
 @pytest.mark.parametrize(
     ("name", "value", "why"),
     [
-        ("temperature", math.nan, "must be a finite number, got number nan"),
-        ("temperature", math.inf, "must be a finite number, got number inf"),
-        ("repeat_penalty", -math.inf, "must be a finite number, got number -inf"),
+        ("temperature", math.nan, "must be a finite number, got nan"),
+        ("temperature", math.inf, "must be a finite number, got inf"),
+        ("repeat_penalty", -math.inf, "must be a finite number, got -inf"),
         ("temperature", 3.5e38, "must be between -3.4e+38 and 3.4e+38"),
         ("seed", 2**63, "must be between -2^63 and 2^63-1"),
         ("seed", -(2**63) - 1, "must be between -2^63 and 2^63-1"),
@@ -40,10 +40,10 @@ def test_the_widest_numbers_ollama_stores_are_fine(name, value):
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (".nan", "must be a finite number, got number nan"),
-        (".inf", "must be a finite number, got number inf"),
-        ("1e999", "must be a finite number, got number inf"),
-        ("-1e999", "must be a finite number, got number -inf"),
+        (".nan", "must be a finite number, got nan"),
+        (".inf", "must be a finite number, got inf"),
+        ("1e999", "must be a finite number, got inf"),
+        ("-1e999", "must be a finite number, got -inf"),
     ],
 )
 def test_set_refuses_a_number_that_is_not_finite(reg: RegistryFixture, value, message):
@@ -75,7 +75,7 @@ def test_export_refuses_what_json_cannot_hold_instead_of_writing_nan(reg: Regist
     assert result.code == 1
     assert result.out == ""
     assert result.err.splitlines()[0] == (
-        "models/faq.yaml:6:13: openwebui.params.weight: must be a finite number, got number nan "
+        "models/faq.yaml:6:13: openwebui.params.weight: must be a finite number, got nan "
         "(JSON has no nan)"
     )
 
@@ -91,8 +91,8 @@ def test_export_cannot_write_nan_even_if_a_value_slipped_past_validation():
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (".nan", "must be a finite number, got number nan"),
-        ("1e999", "must be a finite number, got number inf"),
+        (".nan", "must be a finite number, got nan"),
+        ("1e999", "must be a finite number, got inf"),
         ("18446744073709551616", "must be between -2^63 and 2^63-1"),
     ],
 )
@@ -116,5 +116,5 @@ def test_a_target_timeout_must_be_finite(reg: RegistryFixture):
     result = run("validate")
     assert result.code == 1
     assert result.err.splitlines()[0] == (
-        "modelops.yaml:3:25: targets.local.timeout: must be a finite number, got number inf"
+        "modelops.yaml:3:25: targets.local.timeout: must be a finite number, got inf"
     )

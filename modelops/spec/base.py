@@ -62,10 +62,10 @@ def translate(err: Any, root: type[BaseModel], what: str) -> RawProblem:
     if kind == "too_short":
         return loc, "needs at least one entry"
     if kind == "finite_number":
-        return loc, f"must be a finite number, got {describe(given)}"
+        return loc, f"must be a finite number, got {number_text(given)}"
     if kind in _BOUNDS:
         words, key = _BOUNDS[kind]
-        return loc, f"must be {words} {err['ctx'][key]:g}, got {describe(given)}"
+        return loc, f"must be {words} {err['ctx'][key]:g}, got {number_text(given)}"
     if kind in _TYPE_WORDS:
         hint = f" (quote it: '{given}')" if kind == "string_type" and _scalar(given) else ""
         return loc, f"expected {_TYPE_WORDS[kind]}, got {describe(given)}{hint}"
@@ -143,16 +143,22 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, int | float | bool)
 
 
+def number_text(value: float) -> str:
+    """A number as written, or its count of digits when it is long: never a page of digits."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"a number of {len(str(abs(value)))} digits"
+    return str(value)
+
+
 def describe(value: object) -> str:
     """A short description of a value's YAML type, for error messages."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
-    if isinstance(value, int) and value.bit_length() > 128:
-        return f"a number of {len(str(abs(value)))} digits"  # never a page of digits
     if isinstance(value, int | float):
-        return f"number {value}"
+        text = number_text(value)
+        return text if text.startswith("a ") else f"number {text}"
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
         return f"string {shown!r}"

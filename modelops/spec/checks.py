@@ -81,7 +81,7 @@ def _parameter_problems(params: Any) -> list[RawProblem]:
 def _infinite(value: Any, loc: tuple[str | int, ...]) -> list[RawProblem]:
     """NaN and infinities in the verbatim block: the JSON Open WebUI stores has neither."""
     if isinstance(value, float) and not math.isfinite(value):
-        return [(loc, f"must be a finite number, got {describe(value)} (JSON has no {value})")]
+        return [(loc, f"must be a finite number, got {value} (JSON has no {value})")]
     items = (
         value.items()
         if isinstance(value, dict)
