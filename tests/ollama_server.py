@@ -312,12 +312,18 @@ class OllamaServer:
         return self.faults.add(fault)
 
     def hold(
-        self, path: str, *, times: int | None = None, model: str | None = None
+        self,
+        path: str,
+        *,
+        after: int | None = None,
+        times: int | None = None,
+        model: str | None = None,
     ) -> threading.Event:
-        """Keep requests to `path` waiting until the returned event is set (a call that lasts as
-        long as the test says, with no clock involved)."""
+        """Keep requests to `path` waiting (before answering, or after `after` stream lines)
+        until the returned event is set: a call that lasts as long as the test says, with no
+        clock involved."""
         gate = threading.Event()
-        fault = Fault("hold", _known_path(path), _key(model), times, gate=gate)
+        fault = Fault("hold", _known_path(path), _key(model), times, after=after, gate=gate)
         self.faults.add(fault)
         return gate
 

@@ -20,7 +20,8 @@ class Fault:
     else; "error_line" writes `{"error": message}` after `after` stream lines; "cut" closes the
     socket after `after` lines without finishing the response (None: before any response);
     "delay" sleeps `seconds`, before the response or after `after` stream lines; "hold" waits,
-    before the response, until the test sets `gate` (or the server stops).
+    before the response or after `after` stream lines, until the test sets `gate` (or the
+    server stops).
     """
 
     kind: FaultKind
