@@ -897,8 +897,9 @@ def test_openai_stream_events(server: OllamaServer, http: httpx.Client) -> None:
     assert text.startswith("data: {") and time_to_first_token >= 0.1
     assert response.headers["transfer-encoding"] == "chunked"
     *chunks, finish, done = events(response, text)
-    # The chunks arrive as they are produced (half the ideal spread leaves room for a busy box).
-    assert total - time_to_first_token >= 0.5 * (len(chunks) - 1) * 0.01
+    # A lower bound only (a busy machine can only make it longer): the server waited between
+    # the chunks (that they arrive one by one is test_chat_chunks_arrive_as_they_are_produced).
+    assert total >= 0.1 + (len(chunks) - 2) * 0.01
     server.clear_faults()  # back to full speed for the rest
     assert done == "[DONE]"
     assert len({chunk["id"] for chunk in [*chunks, finish]}) == 1
