@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.helpers import REPO_ROOT, RegistryFixture, png_bomb, run
 from tests.ollama_server import OllamaServer
@@ -63,13 +64,99 @@ def _field(answer: str, name: str) -> str:
     return match.group(1)
 
 
-@pytest.mark.parametrize(
-    "name", sorted(p.name for p in (REPO_ROOT / "registry/conversations").glob("*.yaml"))
-)
-def test_every_shipped_conversation_plays_and_passes(served, shipped, name):
-    result = run("replay", f"conversations/{name}")
+# What a good model would answer each turn of the shipped conversations, written by hand: the
+# test server says exactly this, so the files' expectations are checked against real answers,
+# not against an echo of the question (which would contain most of the words they ask for).
+GOOD_ANSWERS = {
+    "Write a Python function that checks whether a string is a palindrome.":
+        "def is_palindrome(text):\n    cleaned = ''.join(c.lower() for c in text if c.isalnum())\n"
+        "    return cleaned == cleaned[::-1]\n\nIt is True when the string is a palindrome.",
+    "Add a test for it with pytest.":
+        "A pytest test:\n\ndef test_is_palindrome():\n    assert is_palindrome('Never odd or even')\n"
+        "    assert not is_palindrome('modelops')",
+    "Write a haiku about a lighthouse in fog.":
+        "Grey breath on the sea / one slow eye turns through the fog / ships hear what it sees",
+    "Now a limerick about the same lighthouse.":
+        "A lighthouse that stood in the fog / kept watch like a faithful old dog; / it blinked "
+        "through the grey, / kept the rocks far away, / and wrote every ship in its log.",
+    "Write the opening paragraph of a mystery set in a lighthouse.":
+        "The lamp had turned every night for ninety years, so when the keeper found it dark at "
+        "midnight he knew before he climbed the stairs that someone had been up there with him.",
+    "Now rewrite it in the present tense, keeping the lighthouse.":
+        "The lamp in the lighthouse turns every night, so when the keeper finds it dark at "
+        "midnight he knows that someone is up there with him.",
+    "How do I reset my password?":
+        "Open Settings > Security and choose Reset password; we email you a link. [Accounts FAQ]",
+    "And what is your refund policy?":
+        "You get a full refund within 30 days of purchase. [Billing FAQ]",
+    "What is your refund policy for opened items?":
+        "Opened items can be returned within 14 days for a refund, less a 10% restocking fee.",
+    "Here is my receipt. Which items can I still get a refund for?":
+        "The receipt lists a kettle and a lamp bought 9 days ago, so both can still be refunded.",
+    "Write a short, warm thank-you note to the support team for sorting out my refund.":
+        "Dear support team, thank you for sorting out my refund so quickly and so kindly.",
+    "The disk alert fired on db-1. What is the first step?":
+        "Find which filesystem is full with df -h on db-1, then the largest files with du, "
+        "before freeing any disk space; never delete database files by hand.",
+    "Explain SELECT with a tiny example.":
+        "SELECT picks columns from a table: SELECT name FROM users; lists every user's name.",
+    "Now explain LEFT JOIN, building on that example.":
+        "A LEFT JOIN keeps every row of the left table: SELECT users.name, orders.id FROM users "
+        "LEFT JOIN orders ON orders.user_id = users.id; lists users without orders too.",
+    "Describe this chart for an alt text.":
+        "A bar chart of support tickets per month from January to June, peaking in April.",
+    "Which month had the most tickets?": "April.",
+}  # fmt: skip
+SHIPPED = sorted(p.name for p in (REPO_ROOT / "registry/conversations").glob("*.yaml"))
+
+
+def _expectations(name: str) -> int:
+    """How many checks the file asks for, counted from the file itself."""
+    turns = yaml.safe_load((REPO_ROOT / "registry/conversations" / name).read_text())["turns"]
+    return sum(len(turn.get("expect") or {}) for turn in turns)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_conversation_passes_with_good_answers(served, shipped, name):
+    for question, answer in GOOD_ANSWERS.items():
+        served.reply(answer, to=question)
+    result = run("replay", f"conversations/{name}", "-o", "json")
     assert result.code == 0, result.out + result.err
-    assert "failed check" in result.out
+    report = json.loads(result.out)
+    assert all(a["text"] == GOOD_ANSWERS[_question(report, a)] for a in report["answers"])
+    checks = [c for a in report["answers"] for c in a["checks"]]
+    assert len(checks) == _expectations(name) > 0  # every expectation ran
+    assert all(c["ok"] for c in checks), checks
+    assert report["failed_checks"] == 0
+
+
+# What "I don't know." (three tokens) fails in each file, written by hand from the files.
+USELESS_FAILS = {
+    "code-assistant.yaml": ["turn 1, code-assistant: contains 'palindrome'", "turn 1, code-assistant: has at least 10 tokens (3 tokens)", "turn 2, code-assistant: contains 'pytest'"],
+    "creative-poet.yaml": ["turn 1, creative-poet: has at least 5 tokens (3 tokens)", "turn 2, creative-poet: contains 'lighthouse'"],
+    "creative-writer.yaml": ["turn 1, creative-writer: has at least 20 tokens (3 tokens)", "turn 2, creative-writer: contains 'lighthouse'"],
+    "faq.yaml": ["turn 1, faq: contains 'password'", "turn 2, faq: contains 'refund'"],
+    "multi-stage.yaml": ["turn 1, faq: contains 'refund'", "turn 1, faq: has at least 5 tokens (3 tokens)", "turn 2, vision-describer: has at least 5 tokens (3 tokens)", "turn 3, creative-writer: contains 'thank'"],
+    "ops-internal.yaml": ["turn 1, ops-internal: contains 'disk'"],
+    "sql-tutor.yaml": ["turn 1, sql-tutor: contains 'SELECT'", "turn 2, sql-tutor: contains 'JOIN'"],
+    "vision-describer.yaml": ["turn 1, vision-describer: has at least 5 tokens (3 tokens)"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_conversation_fails_with_a_useless_answer(served, shipped, name):
+    """The broken case: the same files, answered "I don't know.", exit 3 and say which check."""
+    served.reply("I don't know.")
+    result = run("replay", f"conversations/{name}")
+    assert result.code == 3, result.out + result.err
+    failed = [
+        ln.removeprefix("  failed: ") for ln in result.out.splitlines() if "failed: turn" in ln
+    ]
+    assert sorted(failed) == sorted(USELESS_FAILS[name])
+
+
+def _question(report: dict[str, Any], answer: dict[str, Any]) -> str:
+    return str(report["turns"][answer["turn"]]["user"])
 
 
 def test_the_registry_ships_one_conversation_per_model_and_the_multi_stage_example():
