@@ -142,7 +142,7 @@ def _identify(entry: shapes.Entry, options: Options, first: dict[str, int]) -> L
         )
     source = entry.source_id
     if not source:
-        return Line(entry.position, "", "skipped", reason="no id", error=True)
+        return Line(entry.position, "", "skipped", reason="the entry has no id", error=True)
     if entry.record is not None and owui.is_override(entry.record) and source not in options.id_map:
         new = owui.slug(source) if owui.slug(source) != source else f"{source}-custom"
         reason = (

@@ -41,12 +41,13 @@ _BOUNDS = {
 }
 
 
-def translate(err: Any, root: type[BaseModel], what: str) -> RawProblem:
+def translate(err: Any, root: type[BaseModel], what: str, data: Any = None) -> RawProblem:
     """One pydantic error as a key path and a message. `root` is the model validated, for
-    did-you-mean hints; `what` names the format in version errors ("spec", "conversation")."""
-    loc = clean_loc(err["loc"])
+    did-you-mean hints; `what` names the format in version errors ("spec", "conversation");
+    `data` is what was validated, which tells a key from pydantic's union-branch labels."""
+    loc = clean_loc(err["loc"], data)
     kind, given = err["type"], err.get("input")
-    if kind == "extra_forbidden":
+    if kind == "extra_forbidden" and loc:
         return loc, "unknown key" + did_you_mean(str(loc[-1]), fields_at(root, loc[:-1]))
     if kind == "missing":
         return loc, "required key is missing"
@@ -77,13 +78,30 @@ def about_value(message: str) -> bool:
     return message.startswith(("expected ", "must ", "no value", "needs ", "unsupported "))
 
 
-def clean_loc(loc: Iterable[Any]) -> Loc:
-    """A location without pydantic's union-branch labels such as `str` or `list[str]`."""
-    return tuple(
-        part
-        for part in loc
-        if not (isinstance(part, str) and ("[" in part or part in _UNION_LABELS))
-    )
+def clean_loc(loc: Iterable[Any], data: Any = None) -> Loc:
+    """A location without pydantic's union-branch labels such as `str` or `list[str]`. With
+    the validated `data`, a part is kept exactly when it is a key or index there, so a user's
+    key that looks like a label (`str`, `v[ersion`) stays; without it, by their look."""
+    if data is None:
+        return tuple(
+            part
+            for part in loc
+            if not (isinstance(part, str) and ("[" in part or part in _UNION_LABELS))
+        )
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        inside = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
+        if inside:
+            node = node[part]
+        elif not (isinstance(part, str) and ("[" in part or part in _UNION_LABELS)):
+            node = None  # a key the data lacks (a required key that is missing)
+        else:
+            continue  # a label pydantic adds: not a place in the file
+        out.append(part)
+    return tuple(out)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

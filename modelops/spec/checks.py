@@ -27,7 +27,7 @@ def check_model(data: Any) -> tuple[ModelSpec | None, list[RawProblem]]:
     try:
         spec = ModelSpec.model_validate(data)
     except ValidationError as exc:
-        problems += [p for err in exc.errors() if (p := _translate(err)) is not None]
+        problems += [p for err in exc.errors() if (p := _translate(err, data)) is not None]
         spec = None
     if problems:
         return None, _dedupe(problems)
@@ -111,8 +111,8 @@ def _openwebui_problems(block: Any) -> list[RawProblem]:
     return out
 
 
-def _translate(err: Any) -> RawProblem | None:
-    loc, message = translate(err, ModelSpec, "spec")
+def _translate(err: Any, data: Any) -> RawProblem | None:
+    loc, message = translate(err, ModelSpec, "spec", data)
     if loc[:1] == ("parameters",) and len(loc) > 1:
         return None  # checked against the catalogue instead
     if err.get("input") is None and err["type"] != "missing":

@@ -115,7 +115,7 @@ def parse_config(raw: bytes, path: str) -> Config:
             given = tuple(err["loc"])
             if given[:1] == ("targets",) and len(given) > 2 and given[2] in TARGET_TYPES:
                 err["loc"] = given[:2] + given[3:]  # drop pydantic's tag of the target type
-            loc, message = translate(err, Config, "config")
+            loc, message = translate(err, Config, "config", data)
             problems.append(doc.problem(loc, message))
         raise SpecError(problems) from None
     if config.default_target and config.default_target not in config.targets:
