@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from modelops.errors import Exit
 from modelops.registry.store import Registry
-from tests.helpers import RegistryFixture, run
+from tests.helpers import REPO_ROOT, RegistryFixture, run
+from tests.ollama_server import OllamaServer
 
 
 @pytest.fixture
@@ -125,3 +127,42 @@ def test_a_lock_timeout_in_seconds_is_taken(
 ):
     monkeypatch.setenv("MODELOPS_LOCK_TIMEOUT", value)
     assert run("create", "faq", "--base", "mistral").code == 0
+
+
+def _readme_exit_codes() -> set[int]:
+    text = (REPO_ROOT / "README.md").read_text()
+    table = text.split("## Exit codes", 1)[1].split("\n\n", 2)[1]
+    return {int(row.split("|")[1]) for row in table.splitlines()[2:]}
+
+
+def test_every_exit_code(
+    reg: RegistryFixture,
+    ollama_server: OllamaServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+):
+    """Each code of the README's table, produced the way a user would meet it."""
+    reg.add("faq", base="mistral")
+    ollama_server.add_local("mistral")
+    monkeypatch.setenv("OLLAMA_HOST", ollama_server.url)
+    conversation = tmp_path / "c.yaml"
+    conversation.write_text("version: 1\nturns:\n  - user: hi\n    expect: {contains: [refund]}\n")
+    ollama_server.reply("I don't know.")
+    seen = {
+        0: run("validate").code,
+        1: run("show", "nothing-here").code,
+        2: run("plan", "--detailed-exitcode").code,  # faq is not on the server yet
+        3: run("replay", str(conversation), "-m", "faq").code,
+        64: run("list", "--colour").code,
+    }
+    with monkeypatch.context() as patched:
+        patched.setattr(Registry, "load", lambda self, rev=None: 1 / 0)
+        seen[70] = run("list").code
+    child = _interrupted_child(
+        "import runpy\nsys.argv = ['modelops', 'validate']\n"
+        "runpy.run_module('modelops', run_name='__main__')",
+        reg.root,
+    )
+    seen[130] = child.returncode
+    assert seen == {code: code for code in seen}
+    assert set(seen) == {int(e) for e in Exit} == _readme_exit_codes()
