@@ -4,6 +4,7 @@ resolve is reported as such, never as a refused connection."""
 
 from __future__ import annotations
 
+import os
 import socket
 import string
 from urllib.parse import urlsplit
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from modelops.spec.urls import url_problem
 from modelops.targets.ollama import normalize_host
-from tests.helpers import RegistryFixture, run
+from tests.helpers import REPO_ROOT, RegistryFixture, run, run_process
 from tests.ollama_server import OllamaServer
 
 GOOD = [
@@ -196,3 +197,14 @@ def test_replay_names_the_cause_too(served, tmp_path, no_such_host):
     result = run("replay", str(source), "-m", "openai:gpt", "--openai-url", url, "-o", "json")
     assert result.code == 1
     assert f"openai:gpt: cannot reach {url} (its host name does not resolve)" in result.out
+
+
+def test_a_bad_ollama_host_is_one_error_in_a_fresh_process_too(served):
+    """The ollama client reads OLLAMA_HOST as it is imported: that must not crash either."""
+    env = {**os.environ, "OLLAMA_HOST": "http://127.0.0.1:70000", "PYTHONPATH": str(REPO_ROOT)}
+    result = run_process("plan", cwd=served.root, env=env)
+    assert (result.code, result.err) == (
+        1,
+        "error: OLLAMA_HOST 'http://127.0.0.1:70000' has the port '70000'; a port is a number "
+        "from 1 to 65535 (correct it, or unset it for 127.0.0.1:11434)\n",
+    )

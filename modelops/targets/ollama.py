@@ -9,6 +9,7 @@ drift needs.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -17,12 +18,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import ollama
 
-from modelops.errors import TargetError, unresolved
+from modelops.errors import ModelopsError, TargetError, unresolved
 from modelops.spec import names
 from modelops.spec.params import version_tuple
+from modelops.spec.urls import url_problem
 from modelops.targets.base import Change, ChatChunk, Progress, ProgressCallback
+
+try:
+    import ollama
+except ValueError:  # the client parses OLLAMA_HOST as it is imported (a port out of range)
+    _HOST = os.environ.get("OLLAMA_HOST", "")
+    raise ModelopsError(
+        f"OLLAMA_HOST {url_problem(_HOST, bare=True) or repr(_HOST)} (correct it, or unset it "
+        "for 127.0.0.1:11434)"
+    ) from None
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 MIN_VERSION = (0, 5, 5)
