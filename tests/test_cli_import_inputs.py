@@ -301,7 +301,7 @@ def test_an_avatar_bomb_in_the_registry_fails_validate_and_export(reg: RegistryF
     for command in ("validate", "export"):
         result = run(command)
         assert result.code == 1
-        assert result.err.splitlines()[0] == (
+        assert (
             "models/a.yaml:5:1: avatar: avatars/a.png: the image is 10000x10000 pixels; "
             "the limit is 16,777,216 pixels"
-        )
+        ) in result.err.splitlines()

@@ -49,7 +49,7 @@ numbers = (
     | st.integers(min_value=2**63 - 2, max_value=2**64)
     | st.just(10**300)
     | st.floats()  # NaN and infinities included
-    | st.sampled_from([1e39, -1e39, 3.4e38, -0.0])
+    | st.sampled_from([math.nan, math.inf, -math.inf, 1e39, -1e39, 3.4e38, -0.0])
 )
 scalars = st.none() | st.booleans() | numbers | texts
 values = st.recursive(

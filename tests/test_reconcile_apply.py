@@ -117,6 +117,7 @@ class Child:
             [sys.executable, "-m", "modelops", *args],
             cwd=cwd,
             env=env,
+            stdin=subprocess.DEVNULL,  # not a terminal: apply does not ask first
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

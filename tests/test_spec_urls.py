@@ -20,6 +20,7 @@ from tests.ollama_server import OllamaServer
 
 GOOD = [
     "http://127.0.0.1:11434",
+    "https://user:secret@proxy.example:8443/ollama",  # shown masked by the scrubber
     "https://ollama.example.com",
     "http://gpu-1.internal:11434/ollama",
     "http://[::1]:11434",
@@ -35,7 +36,7 @@ BAD = [
     ("http://host:99999", "'http://host:99999' has the port '99999'; a port is a number from 1 to 65535"),
     ("http://host:0", "'http://host:0' has the port '0'; a port is a number from 1 to 65535"),
     ("http://host:abc", "'http://host:abc' has the port 'abc'; a port is a number from 1 to 65535"),
-    ("http://user:secret@host", "'http://***@host' holds a user name or password; remove it (modelops prints the URL it calls)"),
+    ("http://user:secret@host:99999", "'http://***@host:99999' has the port '99999'; a port is a number from 1 to 65535"),
     ("http://host/?x=1", "'http://host/?x=1' has a query or a fragment ('?' or '#'); give only scheme, host, port and path"),
     ("http://exa_mple..com", "'http://exa_mple..com' has an invalid host name 'exa_mple..com'"),
     ("http://[::1", "'http://[::1' has an invalid host name '[::1'"),
@@ -55,6 +56,15 @@ def test_usable_urls(url: str):
 def test_host_and_port_without_a_scheme_is_ollamas_form(url: str):
     assert url_problem(url, bare=True) is None
     assert url_problem(url) == f"{url!r} needs a scheme: http:// or https://"
+
+
+@pytest.mark.parametrize("url", ["dns://ollama.svc", "dns://ollama.team.svc:11434"])
+def test_dns_names_are_ollama_hosts_only(url: str):
+    assert url_problem(url, bare=True) is None
+    assert url_problem(url) == f"{url!r} has the scheme 'dns'; use http:// or https://"
+    assert url_problem(url + "/api", bare=True) == (
+        f"'{url}/api' has a path; write dns://NAME or dns://NAME:PORT"
+    )
 
 
 @pytest.mark.parametrize(("url", "why"), BAD, ids=[b[0] or "empty" for b in BAD])
@@ -112,9 +122,10 @@ def test_plan_refuses_an_unusable_url_in_modelops_yaml_before_any_call(served, o
     (served.root / "modelops.yaml").write_text(
         "version: 1\ntargets:\n  local: {type: ollama, host: 'http://h:port'}\n"
     )
+    served.commit("a bad host")  # plan deploys what is committed
     result = run("plan")
     assert result.code == 1
-    assert result.err.startswith("modelops.yaml:3:25: targets.local.host: 'http://h:port' has")
+    assert result.err.startswith("HEAD:modelops.yaml:3:25: targets.local.host: 'http://h:port' has")
     assert ollama_server.requests == []
 
 

@@ -106,15 +106,17 @@ def apply(
         finally:
             ended.set()
 
-    threading.Thread(target=drive, name="modelops-apply", daemon=True).start()
-    try:
+    driver = threading.Thread(target=drive, name="modelops-apply", daemon=True)
+    try:  # from before the start: a Ctrl-C at any moment takes the way below
+        driver.start()
         ended.wait()
     except KeyboardInterrupt:
         run.stop.set()
         with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C abandons what runs
             if on_interrupt is not None:
                 on_interrupt(run.running, grace)
-            ended.wait(grace)  # else it may finish, within the target's timeout
+            if driver.ident is not None:  # it started: what runs may finish, within the
+                ended.wait(grace)  # target's timeout
     if failure:
         raise failure[0]
     if run.stop.is_set():

@@ -12,13 +12,15 @@ import re
 
 SCHEMES = ("http", "https")
 _URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<netloc>[^/?#]*)(?P<rest>.*)", re.S)
+_USERINFO = re.compile(r"[A-Za-z0-9._~%!$&'()*+,;=:-]*")
 _LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 
 
 def url_problem(text: str, *, bare: bool = False) -> str | None:
     """Why `text` is not an http(s) URL of a server, as a phrase that starts with the URL
-    (a password in it masked), or None. With `bare`, `host[:port]` without a scheme is
-    accepted too, as Ollama accepts it in OLLAMA_HOST."""
+    (a user and password in it masked), or None. `bare` is for Ollama hosts: `host[:port]` without a
+    scheme is accepted too, as Ollama accepts it in OLLAMA_HOST, and so is `dns://NAME[:PORT]`
+    (every address NAME resolves to)."""
     why = _why(text, bare)
     return f"{masked(text)!r} {why}" if why else None
 
@@ -41,10 +43,14 @@ def _why(text: str, bare: bool) -> str | None:
     if found is None:
         return "is not a URL (the form is http://host:port)"
     scheme, netloc, rest = found.group("scheme", "netloc", "rest")
-    if scheme.lower() not in SCHEMES:
+    discovered = bare and scheme.lower() == "dns"
+    if scheme.lower() not in SCHEMES and not discovered:
         return f"has the scheme '{scheme}'; use http:// or https://"
-    if "@" in netloc:
-        return "holds a user name or password; remove it (modelops prints the URL it calls)"
+    if discovered and rest not in ("", "/"):
+        return "has a path; write dns://NAME or dns://NAME:PORT"
+    userinfo, at, netloc = netloc.rpartition("@")  # a user and password (never shown)
+    if at and not _USERINFO.fullmatch(userinfo):
+        return "has a user or password with characters a URL cannot hold there (encode them)"
     if "?" in rest or "#" in rest:
         return "has a query or a fragment ('?' or '#'); give only scheme, host, port and path"
     host, port = _split(netloc)
