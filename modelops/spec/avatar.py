@@ -61,6 +61,21 @@ def check_image(data: bytes, limit: int = AVATAR_MAX_BYTES) -> str:
     return kind
 
 
+def dimensions(data: bytes) -> tuple[int, int] | None:
+    """Width and height as the image's header gives them, without decoding the pixels (and
+    without Pillow's warning about large ones); None when it is not an image Pillow reads."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                return width, height
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None  # an unreadable image is check_image's error
+
+
 def avatar_problem(avatar: str, content: bytes | None) -> str | None:
     """Why a model's `avatar` is unusable, or None. `content` is the file's bytes, if any."""
     if avatar.startswith("https://"):
