@@ -19,7 +19,7 @@ from modelops.cli.common import (
     work_tree_option,
 )
 from modelops.cli.output import emit_json, say, table
-from modelops.errors import Exit, UsageError
+from modelops.errors import Exit, ModelopsError
 from modelops.reconcile import guard, record, render, session
 from modelops.reconcile.plan import Plan
 from modelops.reconcile.session import Selection
@@ -149,8 +149,8 @@ def plan(
     with session.session(registry, selection) as s:
         _said(s)
         applying.narrow(s, models)
-        if out_path and s.kind != "ollama":
-            raise UsageError(
+        if out_path and s.kind != "ollama":  # the target's kind decides: not a usage error
+            raise ModelopsError(
                 "plan --out saves plans for Ollama targets; an Open WebUI target checks each "
                 "model's last change when it is applied instead (apply --force to overwrite)"
             )
