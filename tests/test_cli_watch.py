@@ -92,7 +92,7 @@ def test_a_call_longer_than_the_target_timeout_is_abandoned_and_it_exits_0(setup
             1,
             "--follow upstream/main: this repository has no remote 'upstream'",
         ),
-        (["nosuch"], 64, "no target 'nosuch' in modelops.yaml (targets: local)"),
+        (["nosuch"], 1, "no target 'nosuch' in modelops.yaml (targets: local)"),
         (["--status-addr", "localhost"], 64, "--status-addr localhost: write HOST:PORT"),
         (["--host", "http://a", "local", "other"], 64, "--host applies to one target"),
     ],

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 import click
 
 from modelops import __version__
-from modelops.errors import Exit, ModelopsError, Scrubber, SpecError
+from modelops.errors import Exit, ModelopsError, Scrubber, SpecError, printable
 
 # name -> (module, attribute, first sentence of its help), in the order `--help` lists them
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -223,8 +223,8 @@ def _main(args: list[str], scrub: Scrubber) -> int:
     except ModelopsError as exc:
         if isinstance(exc, SpecError):
             for line in exc.lines():
-                click.echo(line, err=True)
-        click.echo(f"error: {exc.message}", err=True)
+                click.echo(printable(line), err=True)
+        click.echo(f"error: {printable(exc.message, lines=True)}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
@@ -268,7 +268,3 @@ def _crash_log(text: str) -> Path | None:
 def _usage(exc: click.UsageError) -> str:
     command = exc.ctx.command_path if exc.ctx else "modelops"
     return f"error: {exc.format_message().rstrip('.')} (see '{command} --help')"
-
-
-def run() -> None:
-    sys.exit(main())

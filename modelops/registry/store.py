@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modelops.errors import GitError, LockError, NotFoundError, UsageError
+from modelops.errors import ConflictError, GitError, LockError, NotFoundError
 from modelops.registry import snapshot as snap
 from modelops.registry.files import write_atomic
 from modelops.registry.sources import Nothing, Revision, WorkTree
@@ -36,7 +36,7 @@ def discover(explicit: str | None, env: str | None, cwd: Path) -> Path:
         if given:
             path = (cwd / given).resolve()
             if not (path / CONFIG_FILE).is_file():
-                raise UsageError(
+                raise NotFoundError(
                     f"{given} (from {origin}) is not a modelops registry: it has no "
                     f"{CONFIG_FILE} (run 'modelops init {given}')"
                 )
@@ -46,7 +46,7 @@ def discover(explicit: str | None, env: str | None, cwd: Path) -> Path:
             return folder
     if (cwd / "registry" / CONFIG_FILE).is_file():
         return (cwd / "registry").resolve()
-    raise UsageError(
+    raise NotFoundError(
         f"no registry here: no {CONFIG_FILE} in {cwd} or above, nor in ./registry "
         "(pass --registry DIR, set MODELOPS_REGISTRY, or run 'modelops init')"
     )
@@ -145,7 +145,7 @@ class Registry:
             if found is None:
                 raise GitError(f"HEAD and {branch} share no recent history; name the base")
             return found, f"merge base with {branch}"
-        raise UsageError(
+        raise NotFoundError(
             "no default branch to compare with (no origin/HEAD, main or master); "
             "name the base revision, e.g. 'modelops diff HEAD~1'"
         )
@@ -230,7 +230,7 @@ def init(path: Path, cwd: Path) -> tuple[Registry, str]:
 
     root = path.resolve()
     if (root / CONFIG_FILE).exists():
-        raise UsageError(f"{path} is already a modelops registry ({CONFIG_FILE} exists)")
+        raise ConflictError(f"{path} is already a modelops registry ({CONFIG_FILE} exists)")
     root.mkdir(parents=True, exist_ok=True)
     repo = Repo.find(root) or Repo.init(root)
     registry = Registry(root, cwd)

@@ -14,7 +14,6 @@ Pure: the caller passes a reader of the registry's files (the work tree or a rev
 from __future__ import annotations
 
 import difflib
-import io
 import posixpath
 from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
@@ -22,7 +21,7 @@ from typing import Protocol
 
 from modelops.errors import Problem, SpecError
 from modelops.spec import conversation as conversations
-from modelops.spec.avatar import SUFFIXES
+from modelops.spec.avatar import SUFFIXES, dimensions
 from modelops.spec.relations import Placed
 
 CLOSE = 0.85  # how alike a name and a registry id must be to read as a typo of it
@@ -105,16 +104,6 @@ def _names(models: Mapping[str, Placed]) -> list[Problem]:
     return out
 
 
-def _dimensions(data: bytes) -> tuple[int, int] | None:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.size
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        return None  # an unreadable image is the file check's error, not a warning
-
-
 def _avatars(models: Mapping[str, Placed], files: Files) -> list[Problem]:
     out = []
     used: set[str] = set()
@@ -124,7 +113,7 @@ def _avatars(models: Mapping[str, Placed], files: Files) -> list[Problem]:
             continue
         used.add(avatar)
         data = files.read(avatar)
-        size = _dimensions(data) if data is not None else None
+        size = dimensions(data) if data is not None else None
         if size and max(size) > AVATAR_MAX_SIDE:
             out.append(
                 placed.problem(

@@ -9,6 +9,7 @@ drift needs.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -17,12 +18,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import ollama
 
-from modelops.errors import TargetError
+from modelops.errors import ModelopsError, TargetError, unresolved
 from modelops.spec import names
 from modelops.spec.params import version_tuple
+from modelops.spec.urls import url_problem
 from modelops.targets.base import Change, ChatChunk, Progress, ProgressCallback
+
+try:
+    import ollama
+except ValueError:  # the client parses OLLAMA_HOST as it is imported (a port out of range)
+    _HOST = os.environ.get("OLLAMA_HOST", "")
+    raise ModelopsError(
+        f"OLLAMA_HOST {url_problem(_HOST, bare=True) or repr(_HOST)} (correct it, or unset it "
+        "for 127.0.0.1:11434)"
+    ) from None
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 MIN_VERSION = (0, 5, 5)
@@ -206,7 +216,13 @@ class OllamaHost:
                 f"{self.url}: could not {what}: {exc.error or f'HTTP {status}'}",
                 transient=transient,
             ) from None
-        except (ConnectionError, httpx.ConnectError):
+        except (ConnectionError, httpx.ConnectError) as exc:
+            if unresolved(exc):
+                raise TargetError(
+                    f"cannot reach Ollama at {self.url}: the host name does not resolve (check "
+                    "the name in OLLAMA_HOST, --host or the target in modelops.yaml)",
+                    transient=unresolved(exc) == "retry",
+                ) from None
             raise TargetError(
                 f"cannot reach Ollama at {self.url} (connection refused); start it, or point "
                 "modelops at a server with OLLAMA_HOST=host:port or a target in modelops.yaml",
