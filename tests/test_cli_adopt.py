@@ -199,6 +199,24 @@ def _avatar(ui: UI, model_id: str) -> None:
     ui.save(model_id, lambda r: r["meta"].update(profile_image_url=_webp()[1]))
 
 
+def _tags(ui: UI, model_id: str) -> None:
+    ui.save(model_id, lambda r: r["meta"].update(tags=[{"name": "adopt"}, {"name": "ui"}]))
+
+
+def _suggestions(ui: UI, model_id: str) -> None:
+    prompts = [{"content": "Explain a join", "title": ["Joins", "LEFT vs INNER"]}]
+    ui.save(model_id, lambda r: r["meta"].update(suggestion_prompts=prompts))
+
+
+def _knowledge(ui: UI, model_id: str) -> str:
+    """Knowledge > pick a knowledge base: the editor keeps its id, name, description, type."""
+    body = {"name": f"Handbook of {model_id}", "description": "the handbook"}
+    found = _ok(ui.client.post("/api/v1/knowledge/create", json=body))
+    item = {k: found[k] for k in ("id", "name", "description")}
+    ui.save(model_id, lambda r: r["meta"].update(knowledge=[{**item, "type": "collection"}]))
+    return str(found["id"])
+
+
 EDITS = {
     "prompt": Edit(
         _prompt,
@@ -223,10 +241,37 @@ EDITS = {
     ),
     "share": Edit(
         _share,
-        ['access: ["read:group:{group}"] -> []'],
+        ['access: ["read:group:{ref}"] -> []'],
         "access",
         "  read: {groups: [Readers of adopt-share], users: []}",
         lambda r: r["access_grants"] == [],
+    ),
+    "tags": Edit(
+        _tags,
+        ['tags: ["adopt", "ui"] -> ["adopt"]'],
+        "tags",
+        "tags: [adopt, ui]",
+        lambda r: r["meta"]["tags"] == [{"name": "adopt"}],
+    ),
+    "suggestions": Edit(
+        _suggestions,
+        [
+            'suggestions: [{"content": "Explain a join", "title": ["Joins", "LEFT vs INNER"]}] '
+            "-> (unset)"
+        ],
+        "suggestions",
+        "    subtitle: LEFT vs INNER",
+        lambda r: r["meta"].get("suggestion_prompts") is None,
+    ),
+    "knowledge": Edit(
+        _knowledge,
+        [
+            'knowledge: [{"id": "{ref}", "name": "Handbook of adopt-knowledge", "description": '
+            '"the handbook", "type": "collection"}] -> (unset)'
+        ],
+        "knowledge",
+        "  - name: Handbook of adopt-knowledge",  # by its name, which names it alone: portable
+        lambda r: r["meta"].get("knowledge") is None,
     ),
     "avatar": Edit(
         _avatar,
@@ -244,10 +289,10 @@ def test_an_edit_in_the_ui_is_drift_then_one_commit_and_rollback_restores_it(
 ):
     edit, model_id = EDITS[case], f"adopt-{case}"
     _model(webui_reg, ui, model_id)
-    group = edit.change(ui, model_id)
+    ref = edit.change(ui, model_id)  # the id of what it made, if it made something
     assert _plan_lines(model_id) == [
         f"  ~ update  {model_id}  changed in Open WebUI (drift)",
-        *(line.format(group=group) for line in edit.plan),
+        *(line.replace("{ref}", str(ref)) for line in edit.plan),
     ]
     before = webui_reg.head()
 
@@ -268,6 +313,7 @@ def test_an_edit_in_the_ui_is_drift_then_one_commit_and_rollback_restores_it(
     ]
     text = webui_reg.read(model_id)
     assert edit.file in text.splitlines()
+    assert str(ref) not in text  # this instance's ids are not written
     # the rest of the file is as it was written, comments included
     assert "description: Answers questions.  # kept through adopt" in text
     assert "# the voice of it" in text

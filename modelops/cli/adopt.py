@@ -7,7 +7,7 @@ import os
 import click
 
 from modelops.cli.common import lock_timeout, open_registry, output_option, registry_option
-from modelops.cli.output import emit_json
+from modelops.cli.output import emit_json, note
 from modelops.errors import Exit
 
 
@@ -47,6 +47,8 @@ def adopt(
         lock_timeout(),
     )
     report = adopting.adopt(registry, request)
+    for line in report.notes:
+        note(line)
     if output == "json":
         emit_json(adopting.as_json(report))
     else:

@@ -51,6 +51,7 @@ class Report:
     version: str
     dry_run: bool
     adoptions: tuple[Adoption, ...]
+    notes: tuple[str, ...] = ()  # from the registry: an interrupted write completed, ...
 
     @property
     def failed(self) -> bool:
@@ -59,6 +60,7 @@ class Report:
 
 class _Writer(Protocol):
     snapshot: Snapshot
+    notes: list[str]
 
     def commit(self, change: Changeset) -> str | None: ...
 
@@ -68,6 +70,7 @@ class _DryRun:
     """Commits nothing, but checks each change on top of the ones before, as a commit would."""
 
     snapshot: Snapshot
+    notes: list[str] = field(default_factory=list)
 
     def commit(self, change: Changeset) -> str | None:
         self.snapshot = self.snapshot.with_changes(change.writes).require_valid()
@@ -119,9 +122,10 @@ def adopt(registry: Registry, request: Request) -> Report:
             adoptions = decider.all(chosen)
             for adoption in adoptions:
                 _carry_out(adoption, writer, server, decider, request.dry_run)
+            notes = tuple(writer.notes)
     finally:
         server.close()
-    return Report(name, target.url, version, request.dry_run, tuple(adoptions))
+    return Report(name, target.url, version, request.dry_run, tuple(adoptions), notes)
 
 
 def _known(ids: tuple[str, ...], live: list[dict[str, Any]], head: Snapshot, url: str) -> None:
