@@ -661,3 +661,32 @@ def test_adopt_needs_an_open_webui_target(reg: RegistryFixture):
         "error: adopt reads what people changed in Open WebUI; target 'local' is an Ollama "
         "target (name an Open WebUI target)\n",
     )
+
+
+def test_a_model_that_cannot_be_written_fails_alone(webui_reg: RegistryFixture, ui: UI):
+    _model(webui_reg, ui, "adopt-hot")
+    _model(webui_reg, ui, "adopt-dirty")
+    _model(webui_reg, ui, "adopt-fine")
+    ui.save("adopt-hot", lambda r: r["params"].update(temperature="hot"))  # stored as sent
+    for model_id in ("adopt-dirty", "adopt-fine"):
+        _prompt(ui, model_id)
+    path = webui_reg.root / "models" / "adopt-dirty.yaml"
+    path.write_text(path.read_text() + "# my uncommitted note\n")
+    head = webui_reg.head()
+
+    result = run("adopt", "webui", "adopt-hot", "adopt-dirty", "adopt-fine")
+
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[1] == (
+        "  failed    adopt-dirty  models/adopt-dirty.yaml: uncommitted changes in a file this "
+        "operation must change (commit or discard them first; see 'git status')"
+    )
+    assert lines[3].startswith("  adopted   adopt-fine   committed ")
+    assert lines[5] == (
+        "  failed    adopt-hot    cannot be written as a model file: params.temperature: expected a "
+        "number, got string 'hot'"
+    )
+    assert webui_reg.git("rev-list", "--count", f"{head}..HEAD").strip() == "1"
+    assert path.read_text().endswith("# my uncommitted note\n")
+    assert "You answer questions." in path.read_text()
