@@ -20,7 +20,7 @@ from modelops.reconcile import adopt_fields as af
 from modelops.reconcile.adoption import FAILING, Adoption, Context, Decider, Status
 from modelops.reconcile.session import Selection, choose
 from modelops.reconcile.webui import connect, webui_target
-from modelops.reconcile.webui_plan import FORM_KEYS, wanted_kinds, with_marker
+from modelops.reconcile.webui_plan import FORM_KEYS, seen, wanted_kinds, with_marker
 from modelops.registry.snapshot import Snapshot
 from modelops.registry.store import Registry
 from modelops.registry.transaction import Changeset
@@ -173,7 +173,7 @@ def _carry_out(
     record = adoption.take_over
     form = {key: record[key] for key in FORM_KEYS if key in record}
     marked = with_marker(form, decider.context.mark, adoption.commit or decider.head_sha)
-    body = {"record": marked, "grants": None, "updated_at": record.get("updated_at")}
+    body = {"record": marked, "grants": None, "seen": seen(record)}  # unless saved since
     change = Change("update", server.url, adoption.model, adoption.model, "adopt", request=body)
     try:
         server.execute(change, lambda _: None)

@@ -189,7 +189,7 @@ def _shown(key: str, value: Any) -> Any:
     return value
 
 
-def _seen(record: Mapping[str, Any]) -> list[Any]:
+def seen(record: Mapping[str, Any]) -> list[Any]:
     """What says a record changed since the plan: its version and when it was saved."""
     return [record.get("version_id"), record.get("updated_at")]
 
@@ -233,7 +233,7 @@ def plan_webui(
         body = {
             "record": with_marker(form, registry, commit),
             "grants": form["access_grants"] if any(f.field == "access" for f in fields) else None,
-            "seen": _seen(found),
+            "seen": seen(found),
         }
         then = found["meta"][MARKER].get("commit")
         why = "changed in Open WebUI (drift)" if then == commit else "changed in the registry"
@@ -244,6 +244,6 @@ def plan_webui(
         if model_id in desired or model_id not in ours:
             continue
         reason = "no longer in the registry" + ("" if prune else " (prune is off)")
-        body = {"seen": _seen(found)}
+        body = {"seen": seen(found)}
         changes.append(Change("delete", url, model_id, None, reason, request=body, enabled=prune))
     return WebUIPlan(changes, unmanaged, warnings)
