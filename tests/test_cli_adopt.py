@@ -690,3 +690,15 @@ def test_a_model_that_cannot_be_written_fails_alone(webui_reg: RegistryFixture, 
     assert webui_reg.git("rev-list", "--count", f"{head}..HEAD").strip() == "1"
     assert path.read_text().endswith("# my uncommitted note\n")
     assert "You answer questions." in path.read_text()
+
+
+def test_adopt_refuses_a_registry_with_problems_at_head(reg: RegistryFixture):
+    reg.write("broken", "version: 1\nid: broken\nbase: llama3.2\nparameters: {temprature: 1}\n")
+    reg.commit("a typo")
+    result = run("adopt", "webui")
+    assert (result.code, result.out) == (1, "")
+    assert result.err.splitlines() == [
+        "HEAD:models/broken.yaml:4:14: parameters.temprature: unknown parameter (did you mean "
+        "'temperature'?)",
+        "error: 1 problem found",
+    ]

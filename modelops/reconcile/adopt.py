@@ -78,18 +78,20 @@ class _DryRun:
 
 
 @contextlib.contextmanager
-def _writer(registry: Registry, dry_run: bool, lock_timeout: float) -> Iterator[_Writer]:
-    if dry_run:
-        yield _DryRun(registry.load("HEAD"))
+def _writer(registry: Registry, head: Snapshot, request: Request) -> Iterator[_Writer]:
+    """A dry run works on `head` (HEAD as read); otherwise the lock is taken and HEAD read."""
+    if request.dry_run:
+        yield _DryRun(head)
         return
-    with registry.transaction(lock_timeout) as tx:
+    with registry.transaction(request.lock_timeout) as tx:
         yield tx
 
 
 def adopt(registry: Registry, request: Request) -> Report:
     """Adopt what changed in the target's UI; a conflict or a failure of one model does not
     stop the others."""
-    config = registry.load("HEAD").config
+    head = registry.load("HEAD").require_valid()
+    config = head.config
     name, found = choose(config, Selection(target=request.target))
     if not isinstance(found, OpenWebUITargetConfig):
         raise UsageError(
@@ -111,7 +113,7 @@ def adopt(registry: Registry, request: Request) -> Report:
     try:
         version = server.version()
         live = server.models()
-        with _writer(registry, request.dry_run, request.lock_timeout) as writer:
+        with _writer(registry, head, request) as writer:
             head = writer.snapshot.require_valid()
             _known(request.ids, live, head, target.url)
             chosen = [r for r in live if not request.ids or r.get("id") in request.ids]
