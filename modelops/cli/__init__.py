@@ -97,6 +97,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "reconcile": ("reconcile", "reconcile_alias", "The same as apply."),
     "status": ("reconcile", "status", "Each model on each host: in sync, drifted or missing."),
+    "adopt": (
+        "adopt",
+        "adopt",
+        "Write what people changed in Open WebUI back into the registry, one commit per model.",
+    ),
     "pull": (
         "reconcile",
         "pull",

@@ -119,9 +119,21 @@ def marked(record: Mapping[str, Any], registry: str) -> bool:
     return isinstance(marker, dict) and marker.get("registry") == registry
 
 
+def copied(record: Mapping[str, Any]) -> bool:
+    """Whether the record is a copy made in Open WebUI of a model modelops made: the copy
+    keeps the marker, which names the model it was made for. Not modelops's to delete."""
+    meta = record.get("meta")
+    marker = meta.get(MARKER) if isinstance(meta, dict) else None
+    made_for = marker.get("model") if isinstance(marker, dict) else None
+    return made_for is not None and made_for != record.get("id")
+
+
 def with_marker(form: Mapping[str, Any], registry: str, commit: str | None) -> dict[str, Any]:
+    """The record with the marker: the registry, the commit applied, and the model's id (a
+    copy made in the UI keeps the marker, and so names the model it was copied from)."""
     out = dict(form)
-    out["meta"] = {**form["meta"], MARKER: {"registry": registry, "commit": commit}}
+    marker = {"registry": registry, "commit": commit, "model": form["id"]}
+    out["meta"] = {**form["meta"], MARKER: marker}
     return out
 
 
@@ -177,7 +189,7 @@ def _shown(key: str, value: Any) -> Any:
     return value
 
 
-def _seen(record: Mapping[str, Any]) -> list[Any]:
+def seen(record: Mapping[str, Any]) -> list[Any]:
     """What says a record changed since the plan: its version and when it was saved."""
     return [record.get("version_id"), record.get("updated_at")]
 
@@ -221,16 +233,17 @@ def plan_webui(
         body = {
             "record": with_marker(form, registry, commit),
             "grants": form["access_grants"] if any(f.field == "access" for f in fields) else None,
-            "seen": _seen(found),
+            "seen": seen(found),
         }
         then = found["meta"][MARKER].get("commit")
         why = "changed in Open WebUI (drift)" if then == commit else "changed in the registry"
         changes.append(Change("update", url, model_id, model_id, why, tuple(fields), body))
-    unmanaged = sorted(i for i, r in by_id.items() if i not in desired and not marked(r, registry))
+    ours = {i for i, r in by_id.items() if marked(r, registry) and not copied(r)}
+    unmanaged = sorted(i for i in by_id if i not in desired and i not in ours)
     for model_id, found in sorted(by_id.items()):
-        if model_id in desired or not marked(found, registry):
+        if model_id in desired or model_id not in ours:
             continue
         reason = "no longer in the registry" + ("" if prune else " (prune is off)")
-        body = {"seen": _seen(found)}
+        body = {"seen": seen(found)}
         changes.append(Change("delete", url, model_id, None, reason, request=body, enabled=prune))
     return WebUIPlan(changes, unmanaged, warnings)

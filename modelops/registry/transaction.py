@@ -124,7 +124,7 @@ class Transaction:
         commits.committed(self.repo)
         self._write_work_tree(old, writes)
         self.journal.unlink(missing_ok=True)
-        self.snapshot = result
+        self.base, self.snapshot = sha, result  # the next commit of this transaction builds on it
         return sha
 
     def _refuse_uncommitted_bases(self, result: Snapshot, writes: dict[str, bytes | None]) -> None:
