@@ -129,6 +129,13 @@ class Decider:
         commit = found.get("commit")
         if not isinstance(commit, str) or not commit:
             return Adoption(model_id, "skipped", "its marker names no commit (apply it first)")
+        if found.get("work_tree"):
+            return Adoption(
+                model_id,
+                "skipped",
+                "it was applied with uncommitted changes of a work tree, so what the UI changed "
+                "cannot be told apart from them (commit them, apply, then adopt)",
+            )
         original = found.get("model")
         return self.managed(record, commit, original if isinstance(original, str) else None)
 

@@ -216,9 +216,12 @@ def session(
     web = webui.webui_target(name, found, selection.prune)
     server = webui.connect(web, selection.environ, selection.force)
     mark = registry.name(snapshot.config)
+    dirty = source.rev is None and bool(source.uncommitted)  # marked as such: adopt must know
     try:
         if web.ollama is None:
-            host_plan = webui.plan_host(server, snapshot, mark, source.commit, web.prune)
+            host_plan = webui.plan_host(
+                server, snapshot, mark, source.commit, web.prune, work_tree=dirty
+            )
             target = ResolvedTarget(name, (web.url,), None, web.prune, web.timeout, 1)
             the_plan = Plan(name, (host_plan,), web.prune)
             yield Session(
@@ -238,7 +241,9 @@ def session(
         inner = replace(selection, target=web.ollama)
         with _ollama(registry, snapshot, source, inner, resolve, said) as s:
             wrapped = {model_id: d.name for model_id, d in s.desired.items()}
-            host_plan = webui.plan_host(server, snapshot, mark, source.commit, web.prune, wrapped)
+            host_plan = webui.plan_host(
+                server, snapshot, mark, source.commit, web.prune, wrapped, dirty
+            )
             s.plan = Plan(name, (*s.plan.hosts, host_plan), s.plan.prune or web.prune)
             s.target = replace(s.target, name=name, hosts=(*s.target.hosts, web.url))
             s.hosts = [*s.hosts, server]
