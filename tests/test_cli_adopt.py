@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -559,6 +560,34 @@ def test_models_made_in_the_ui_are_adopted_only_when_asked_and_named_portably(
     ]
 
 
+def test_a_model_applied_from_a_dirty_work_tree_is_not_adopted(webui_reg: RegistryFixture, ui: UI):
+    _model(webui_reg, ui, "adopt-dirty")
+    text = webui_reg.read("adopt-dirty").replace("name: Helper", "name: Draft")
+    (webui_reg.root / "models" / "adopt-dirty.yaml").write_text(text)
+    assert run("apply", "webui", "--work-tree").code == 0
+    marker = ui.record("adopt-dirty")["meta"]["modelops"]
+    assert (marker["commit"], marker.get("work_tree")) == (webui_reg.head(), True)
+    _prompt(ui, "adopt-dirty")
+    head = webui_reg.head()
+
+    result = run("adopt", "webui", "adopt-dirty")
+
+    assert (result.code, result.out.splitlines()[1]) == (
+        0,
+        "  skipped   adopt-dirty  it was applied with uncommitted changes of a work tree, so what "
+        "the UI changed cannot be told apart from them (commit them, apply, then adopt)",
+    )
+    assert webui_reg.head() == head
+    # applying the commit again clears the mark, and the reason says what was deployed
+    (webui_reg.root / "models" / "adopt-dirty.yaml").write_text(text.replace("Draft", "Helper"))
+    assert _plan_lines("adopt-dirty")[0] == (
+        f"  ~ update  adopt-dirty  differs from the registry (last applied from a work tree on "
+        f"{head[:10]})"
+    )
+    assert run("apply", "webui").code == 0
+    assert "work_tree" not in ui.record("adopt-dirty")["meta"]["modelops"]
+
+
 def test_a_model_deleted_in_the_ui_is_reported_with_what_to_do(webui_reg: RegistryFixture, ui: UI):
     _model(webui_reg, ui, "adopt-gone")
     ui.delete("adopt-gone")
@@ -702,3 +731,45 @@ def test_adopt_refuses_a_registry_with_problems_at_head(reg: RegistryFixture):
         "'temperature'?)",
         "error: 1 problem found",
     ]
+
+
+@pytest.mark.parametrize("by", ["adopt", "resync"])
+def test_the_watcher_adopts_ui_edits_and_never_reverts_them(
+    by: str, webui_reg: RegistryFixture, ui: UI
+):
+    """On its own interval (`adopt`), or first thing in a full reconcile (`resync`), which
+    would otherwise put the registry's version back."""
+    from modelops.watch.daemon import Options
+    from tests.watch_helpers import watching
+
+    model_id = f"adopt-watched-{by}"
+    _model(webui_reg, ui, model_id)
+    often, never = 0.2, 3600.0
+    options = Options(
+        targets=("webui",),
+        interval=often if by == "resync" else never,
+        adopt_every=often if by == "adopt" else never,
+        environ=dict(os.environ),
+    )
+    with watching(webui_reg.root, options) as watch:
+        before = webui_reg.head()
+        _prompt(ui, model_id)
+        adopted = watch.wait_event("adopted", model=model_id)
+        # then the adopted file is reconciled: by the full reconcile that adopted it, or as
+        # any save is (the commit changed the file)
+        after = watch.events.index(adopted)
+        watch.wait_for(
+            lambda: any(
+                e["event"] == "reconciled" and model_id in (e["models"] or [model_id])
+                for e in watch.events[after:]
+            ),
+            "the adopted file reconciled",
+        )
+    assert adopted["why"] == by
+    assert adopted["commit"] == webui_reg.head() != before
+    assert adopted["message"] == (
+        f"{model_id}: committed {adopted['commit'][:10]}: Adopt {model_id} from webui: system"
+    )
+    assert "system: You answer in one line." in webui_reg.read(model_id)
+    assert ui.record(model_id)["params"]["system"] == "You answer in one line."
+    assert watch.named("changed", model=model_id) == []  # Open WebUI was never written back

@@ -4,8 +4,10 @@
   that changed and the models built on them, and with `commit`, commit the valid edits;
 - periodic jobs, each on its own interval: a full reconcile that reads every file again and
   repairs drift made on the hosts by hand, preceded with `follow` by a fetch and fast-forward
-  of the followed branch. Another periodic job (adopting what people changed in a UI) is one
-  more `Periodic` in `jobs`.
+  of the followed branch;
+- with `adopt_every`, adopting what people changed in Open WebUI: one commit per model, on its
+  own interval and before every full reconcile, so that repairing drift never reverts an edit
+  made in the UI before it was offered to the registry.
 
 Other threads only note file changes (`changed`) and ask it to stop (`stop`).
 """
@@ -14,16 +16,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 from modelops.errors import ModelopsError
-from modelops.reconcile import session
-from modelops.reconcile.session import DEFAULT_TIMEOUT, Selection
+from modelops.reconcile import adopt, session
+from modelops.reconcile.session import DEFAULT_TIMEOUT, Selection, choose
 from modelops.registry.sources import Revision, WorkTree
 from modelops.registry.store import Registry
 from modelops.registry.transaction import Changeset
-from modelops.spec.config import CONFIG_FILE
+from modelops.spec.config import CONFIG_FILE, OpenWebUITargetConfig
 from modelops.spec.model import MODELS_DIR
 from modelops.targets.discovery import Resolver, system_resolver
 from modelops.watch import follow
@@ -62,6 +64,8 @@ class Options:
     quiet: float = 0.3
     longest: float = 2.0
     name: str = "modelops watch"  # who commits, in the Modelops-Watcher trailer
+    adopt_every: float | None = None  # adopt edits made in Open WebUI this often (None: never)
+    environ: Mapping[str, str] = field(default_factory=dict)  # where API keys are read from
 
 
 @dataclass
@@ -106,6 +110,10 @@ class Watcher:
         self._timeouts: dict[int, float] = {}  # of each target, once resolved
         first = self._follow_and_resync if options.follow else self._resync
         self.jobs = [Periodic("follow" if options.follow else "resync", options.interval, first)]
+        if options.adopt_every is not None:  # at the start, the first resync adopts
+            self.jobs.append(Periodic("adopt", options.adopt_every, self._adopt_on_schedule))
+        # what was last said of each (target, model) that could not be adopted ("": the target)
+        self._adoptions: dict[tuple[str, str], tuple[str, str]] = {}
         for label in self._labels:
             status.expect(label)
 
@@ -180,6 +188,8 @@ class Watcher:
         self._deploy(files, everything=batch.everything, why="saved")
 
     def _resync(self, why: str) -> None:
+        if self.options.adopt_every is not None:
+            self._adopt(why)
         files = self._read(None)
         for path in [p for p, c in files.items() if c is None and p in self._good.paths()]:
             del files[path]  # a file missing now is looked at again, as a save would be
@@ -285,6 +295,7 @@ class Watcher:
             selection = Selection(
                 given, o.hosts, o.prune, None, o.workers, o.env_host, models, kept
             )
+            selection = replace(selection, environ=o.environ)
             try:
                 with session.session(
                     self.registry, selection, self._good.snapshot, self._resolve
@@ -298,6 +309,62 @@ class Watcher:
             done = summary(s.plan, outcomes)
             results.append(Result(s.target.name, s.target.hosts, done))
         return results
+
+    # --- adopting what people changed in Open WebUI ---
+
+    def _adopt_on_schedule(self, why: str) -> None:
+        if why != "start":  # the start's full reconcile has just adopted
+            self._adopt(why)
+
+    def _adopt(self, why: str) -> None:
+        """Adopt into the registry what people changed in each Open WebUI target. The commits
+        change the model files, and the watcher reconciles them as it would any save."""
+        config = self._good.snapshot.config if self._good.valid else None
+        if config is None:
+            return  # said when modelops.yaml broke; adopted once it is valid again
+        for given in self.options.targets:
+            try:
+                name, found = choose(config, Selection(target=given))
+                if not isinstance(found, OpenWebUITargetConfig):
+                    continue
+                request = adopt.Request(
+                    target=name, environ=self.options.environ, lock_timeout=COMMIT_LOCK_TIMEOUT
+                )
+                report = adopt.adopt(self.registry, request)
+            except ModelopsError as exc:
+                label = given or "default"
+                said = ("failed", exc.message)
+                if self._adoptions.get((label, "")) != said:
+                    message = f"{label}: nothing adopted: {exc.message}"
+                    self.journal.error("adopt-failed", message, target=label, why=why)
+                self._adoptions[(label, "")] = said
+                continue
+            self._adoptions.pop((given or "default", ""), None)
+            self._say_adoptions(report, why)
+
+    def _say_adoptions(self, report: adopt.Report, why: str) -> None:
+        """A line per model adopted; for one that cannot be, a line when what stops it changes
+        (a conflict is not said again every interval while it lasts)."""
+        for a in report.adoptions:
+            key = (report.target, a.model)
+            fields = {"target": report.target, "model": a.model, "status": a.status, "why": why}
+            if a.commit:
+                subject = a.change.summary if a.change else a.status
+                self.journal.info(
+                    "adopted",
+                    f"{a.model}: committed {a.commit[:10]}: {subject}",
+                    commit=a.commit,
+                    changed=[f.field for f in a.fields],
+                    **fields,
+                )
+            elif a.status in ("conflict", "failed", "missing", "skipped"):
+                said = (a.status, a.reason)
+                if self._adoptions.get(key) != said:
+                    level = self.journal.error if a.status == "failed" else self.journal.warning
+                    level(f"adopt-{a.status}", f"{a.model}: {a.reason}", **fields)
+                self._adoptions[key] = said
+                continue
+            self._adoptions.pop(key, None)
 
     def _name(self, slot: int, name: str) -> None:
         if self._labels[slot] != name:
