@@ -263,7 +263,7 @@ def test_a_model_that_cannot_be_adopted_is_said_once_until_its_reason_changes(re
 
     def cycle(*adoptions: Adoption) -> list[str]:
         start = len(stream.getvalue().splitlines())
-        watcher._say_adoptions(Report("webui", "http://ui", "0.12.4", False, adoptions), "adopt")
+        watcher._adopter.say(Report("webui", "http://ui", "0.12.4", False, adoptions), "adopt")
         return [line.split(" ", 1)[1] for line in stream.getvalue().splitlines()[start:]]
 
     conflict = Adoption("faq", "conflict", "changed in git and in Open WebUI")
@@ -273,3 +273,5 @@ def test_a_model_that_cannot_be_adopted_is_said_once_until_its_reason_changes(re
     assert cycle(failed) == ["error   adopt-failed: faq: models/faq.yaml has uncommitted edits"]
     assert cycle(Adoption("faq", "in sync")) == []  # resolved: said nothing, forgotten
     assert cycle(conflict) == ["warning adopt-conflict: faq: changed in git and in Open WebUI"]
+    theirs = Adoption("poet", "skipped", "made by modelops for another registry", foreign=True)
+    assert cycle(theirs) == []  # another registry's model is not this watcher's to speak of

@@ -88,12 +88,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "review",
         "A pull-request comment: the diff, the plan against every target, and replays.",
     ),
-    "plan": ("reconcile", "plan", "Show what apply would change on the target's Ollama hosts."),
+    "plan": ("reconcile", "plan", "Show what apply would change on the target."),
     "apply": (
         "reconcile",
         "apply",
-        "Make the target's Ollama hosts match the registry: pull missing bases, then create and "
-        "update models; delete owned models no longer defined only with --prune.",
+        "Make the target match the registry: pull missing bases, then create and update models; "
+        "delete owned models no longer defined only with --prune.",
     ),
     "reconcile": ("reconcile", "reconcile_alias", "The same as apply."),
     "status": ("reconcile", "status", "Each model on each host: in sync, drifted or missing."),
@@ -111,7 +111,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "watch": (
         "watch",
         "watch",
-        "Watch the registry and reconcile each saved change into the targets' Ollama hosts.",
+        "Watch the registry and reconcile each saved change into the targets.",
     ),
     "export": (
         "exchange",

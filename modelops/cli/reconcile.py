@@ -140,7 +140,7 @@ def plan(
     models: tuple[str, ...],
     out_path: str | None,
 ) -> int:
-    """Show what apply would change on the target's Ollama hosts. Changes nothing."""
+    """Show what apply would change on the target. Changes nothing."""
     from modelops.reconcile import saved
 
     registry = open_registry(registry_dir)
@@ -195,7 +195,7 @@ def apply(
     force: bool,
     yes: bool,
 ) -> int:
-    """Make the target's Ollama hosts match the registry: pull missing bases, then create and
+    """Make the target match the registry: pull missing bases, then create and
     update models; delete owned models no longer defined only with --prune.
 
     With a FILE that 'plan --out' saved instead of a TARGET, apply exactly that plan, and

@@ -66,6 +66,7 @@ class Adoption:
     commit: str | None = None
     notes: list[str] = field(default_factory=list)
     take_over: Mapping[str, Any] | None = None  # a record to mark as made by modelops
+    foreign: bool = False  # another registry's model: none of this registry's business
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ class Decider:
             return self.unmanaged(record)
         if found.get("registry") != self.context.mark:
             why = f"made by modelops for another registry, '{found.get('registry')}'"
-            return Adoption(model_id, "skipped", why)
+            return Adoption(model_id, "skipped", why, foreign=True)
         commit = found.get("commit")
         if not isinstance(commit, str) or not commit:
             return Adoption(model_id, "skipped", "its marker names no commit (apply it first)")

@@ -20,15 +20,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from modelops.errors import ModelopsError
-from modelops.reconcile import adopt, session
-from modelops.reconcile.session import DEFAULT_TIMEOUT, Selection, choose
+from modelops.reconcile import session
+from modelops.reconcile.session import DEFAULT_TIMEOUT, Selection
 from modelops.registry.sources import Revision, WorkTree
 from modelops.registry.store import Registry
 from modelops.registry.transaction import Changeset
-from modelops.spec.config import CONFIG_FILE, OpenWebUITargetConfig
+from modelops.spec.config import CONFIG_FILE
 from modelops.spec.model import MODELS_DIR
 from modelops.targets.discovery import Resolver, system_resolver
 from modelops.watch import follow
+from modelops.watch.adopting import Adopter
 from modelops.watch.debounce import Batch, Batcher
 from modelops.watch.log import EventLog
 from modelops.watch.reporting import Reporter, Result, summary
@@ -112,8 +113,9 @@ class Watcher:
         self.jobs = [Periodic("follow" if options.follow else "resync", options.interval, first)]
         if options.adopt_every is not None:  # at the start, the first resync adopts
             self.jobs.append(Periodic("adopt", options.adopt_every, self._adopt_on_schedule))
-        # what was last said of each (target, model) that could not be adopted ("": the target)
-        self._adoptions: dict[tuple[str, str], tuple[str, str]] = {}
+        self._adopter = Adopter(
+            registry, options.targets, options.environ, log, COMMIT_LOCK_TIMEOUT
+        )
         for label in self._labels:
             status.expect(label)
 
@@ -317,54 +319,7 @@ class Watcher:
             self._adopt(why)
 
     def _adopt(self, why: str) -> None:
-        """Adopt into the registry what people changed in each Open WebUI target. The commits
-        change the model files, and the watcher reconciles them as it would any save."""
-        config = self._good.snapshot.config if self._good.valid else None
-        if config is None:
-            return  # said when modelops.yaml broke; adopted once it is valid again
-        for given in self.options.targets:
-            try:
-                name, found = choose(config, Selection(target=given))
-                if not isinstance(found, OpenWebUITargetConfig):
-                    continue
-                request = adopt.Request(
-                    target=name, environ=self.options.environ, lock_timeout=COMMIT_LOCK_TIMEOUT
-                )
-                report = adopt.adopt(self.registry, request)
-            except ModelopsError as exc:
-                label = given or "default"
-                said = ("failed", exc.message)
-                if self._adoptions.get((label, "")) != said:
-                    message = f"{label}: nothing adopted: {exc.message}"
-                    self.journal.error("adopt-failed", message, target=label, why=why)
-                self._adoptions[(label, "")] = said
-                continue
-            self._adoptions.pop((given or "default", ""), None)
-            self._say_adoptions(report, why)
-
-    def _say_adoptions(self, report: adopt.Report, why: str) -> None:
-        """A line per model adopted; for one that cannot be, a line when what stops it changes
-        (a conflict is not said again every interval while it lasts)."""
-        for a in report.adoptions:
-            key = (report.target, a.model)
-            fields = {"target": report.target, "model": a.model, "status": a.status, "why": why}
-            if a.commit:
-                subject = a.change.summary if a.change else a.status
-                self.journal.info(
-                    "adopted",
-                    f"{a.model}: committed {a.commit[:10]}: {subject}",
-                    commit=a.commit,
-                    changed=[f.field for f in a.fields],
-                    **fields,
-                )
-            elif a.status in ("conflict", "failed", "missing", "skipped"):
-                said = (a.status, a.reason)
-                if self._adoptions.get(key) != said:
-                    level = self.journal.error if a.status == "failed" else self.journal.warning
-                    level(f"adopt-{a.status}", f"{a.model}: {a.reason}", **fields)
-                self._adoptions[key] = said
-                continue
-            self._adoptions.pop(key, None)
+        self._adopter.run(self._good.snapshot.config if self._good.valid else None, why)
 
     def _name(self, slot: int, name: str) -> None:
         if self._labels[slot] != name:
