@@ -10,18 +10,30 @@ from __future__ import annotations
 
 import enum
 import re
+import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 
 class Exit(enum.IntEnum):
+    """The exit codes, as the README's table explains them."""
+
     OK = 0
-    FAILURE = 1  # invalid spec, git problem, target unreachable, some changes failed
+    FAILURE = 1  # invalid spec, git problem, conflict, lock held, target unreachable, ...
     PENDING = 2  # --detailed-exitcode: changes pending
     EXPECTATION = 3  # replay: an expectation failed
-    USAGE = 64  # bad flags or arguments
+    USAGE = 64  # the command line cannot be parsed (bad flags or arguments); never state
     INTERNAL = 70  # a bug
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    """`text` with control characters (a newline, an escape sequence) written as escapes, so
+    that a value from a file or a command line can never break a line of output in two, or
+    send a terminal control sequence. `lines`: keep newlines (a message of several lines)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or (lines and c == "\n") else repr(c)[1:-1] for c in text)
 
 
 class ModelopsError(Exception):
@@ -38,6 +50,10 @@ class ModelopsError(Exception):
 
 
 class UsageError(ModelopsError):
+    """The command line cannot be parsed: a flag or an argument is malformed, missing or
+    contradicts another, whatever the registry holds. A conflict with what is there (an id
+    taken, a lock held, a model that does not exist) is not a usage error."""
+
     exit_code = Exit.USAGE
 
 
@@ -64,6 +80,18 @@ class TargetError(ModelopsError):
     def __init__(self, message: str, *, transient: bool = False) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+def unresolved(exc: BaseException) -> str | None:
+    """Whether a connection failed because its host name does not resolve, looking through
+    the exceptions a client wrapped: "retry" when the resolver could not answer now, "final"
+    when the name does not exist; None for any other failure (a refused connection)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return "retry" if cause.errno == socket.EAI_AGAIN else "final"
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 @dataclass(frozen=True, order=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import os
+import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,9 +48,68 @@ def reg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RegistryFixture:
     return fixture
 
 
+class Tripwire:
+    """A listener on 127.0.0.1 that counts the connections it gets and closes each one. It
+    stands where a real Ollama would be found (OLLAMA_HOST, which every test and every child
+    process inherits), so a test that forgets to point modelops at the test server fails
+    instead of reaching the Ollama on this machine."""
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._lock = threading.Lock()
+        self._hits = 0
+        self._mark = 0  # hits when the current test started
+        threading.Thread(target=self._serve, name="ollama-tripwire", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self._sock.accept()
+            except OSError:  # closed at the end of the session
+                return
+            with self._lock:
+                self._hits += 1
+            connection.close()
+
+    @property
+    def hits(self) -> int:
+        with self._lock:
+            return self._hits
+
+    def mark(self) -> None:
+        """A test starts: count from here."""
+        self._mark = self.hits
+
+    def check(self) -> None:
+        """Fail when anything connected since the mark."""
+        touched = self.hits - self._mark
+        assert touched == 0, (
+            f"the test connected {touched} time(s) to OLLAMA_HOST, where a real Ollama would "
+            "answer: point it at the test server (the ollama_server fixture)"
+        )
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+@pytest.fixture(scope="session")
+def tripwire() -> Iterator[Tripwire]:
+    wire = Tripwire()
+    yield wire
+    wire.close()
+
+
 @pytest.fixture(autouse=True)
-def _no_real_ollama() -> None:
-    assert "OLLAMA_HOST" not in os.environ
+def _no_real_ollama(
+    tripwire: Tripwire, isolated_environment: None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """OLLAMA_HOST points at the tripwire unless a test points it elsewhere; a test that
+    reaches it fails (tests/test_conftest.py proves that it does)."""
+    monkeypatch.setenv("OLLAMA_HOST", tripwire.url)
+    tripwire.mark()
+    yield
+    tripwire.check()
 
 
 @pytest.fixture(scope="session")

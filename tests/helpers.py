@@ -118,3 +118,23 @@ class RegistryFixture:
 
     def read(self, model_id: str) -> str:
         return (self.root / "models" / f"{model_id}.yaml").read_text()
+
+
+def png_bomb(width: int, height: int) -> bytes:
+    """A valid 1-bit PNG of `width` x `height` black pixels, written by hand (Pillow would
+    allocate the pixels): a few KiB that decode to width * height pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    packer = zlib.compressobj(9)
+    row = b"\0" * (1 + (width + 7) // 8)  # filter byte, then the row's bits
+    pixels = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )

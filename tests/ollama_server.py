@@ -28,7 +28,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from tests.ollama_server_catalogue import Catalogue
-from tests.ollama_server_chat import ChatTiming
+from tests.ollama_server_chat import ChatTiming, Scripts
+from tests.ollama_server_controls import FaultSwitches, model_key
 from tests.ollama_server_endpoints import DECODERS, ROUTES
 from tests.ollama_server_faults import Fault, FaultPlan
 from tests.ollama_server_http import HTTPServer
@@ -72,17 +73,7 @@ def _reserve_port(port: int = 0) -> socket.socket:
     return sock
 
 
-def _known_path(path: str) -> str:
-    if path not in ROUTES:
-        raise ValueError(f"unknown endpoint {path!r}; known: {sorted(ROUTES)}")
-    return path
-
-
-def _key(model: str | None) -> str | None:
-    return None if model is None else ModelName.parse(model).key
-
-
-class OllamaServer:
+class OllamaServer(FaultSwitches):
     """The test server. Build it, then `start()` it or use it as a context manager."""
 
     def __init__(
@@ -103,7 +94,9 @@ class OllamaServer:
         self.errors: list[str] = []  # tracebacks of bugs in the server itself
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
+        self._arrived = threading.Condition(self._lock)  # notified for every request
         self._chat_timings: dict[str, ChatTiming] = {}
+        self.scripts = Scripts()  # scripted chat answers instead of the echo
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
         self._httpd: HTTPServer | None = None
@@ -205,11 +198,17 @@ class OllamaServer:
     def record(self, method: str, path: str, body: dict[str, Any] | None) -> None:
         with self._lock:
             self._requests.append(RequestRecord(method, path, body, time.monotonic()))
+            self._arrived.notify_all()
 
     def sleep(self, seconds: float) -> None:
         """Sleep without holding any lock; cut short when the server stops."""
         if seconds > 0:
             self._stopping.wait(seconds)
+
+    def hold_until(self, gate: threading.Event) -> None:
+        """Wait for the test to open `gate`; given up when the server stops."""
+        while not gate.wait(0.05) and not self._stopping.is_set():
+            pass
 
     def chat_timing(self, name: ModelName) -> ChatTiming:
         with self._lock:
@@ -226,72 +225,31 @@ class OllamaServer:
         self, path: str | None = None, *, method: str | None = None, model: str | None = None
     ) -> list[RequestRecord]:
         """The logged requests to `path` (all paths when None), optionally by method or model."""
-        key = _key(model)
+        key = model_key(model)
         return [
             record
             for record in self.requests
             if (path is None or record.path == path)
             and (method is None or record.method == method)
-            and (key is None or _key(record.model) == key)
+            and (key is None or model_key(record.model) == key)
         ]
+
+    def wait_for(self, path: str, count: int = 1, *, guard: float = 60.0) -> list[RequestRecord]:
+        """Block until `count` requests to `path` have arrived; `guard` seconds only turn a
+        request that never comes into a failure instead of a hung test."""
+        with self._arrived:
+            arrived = self._arrived.wait_for(
+                lambda: sum(1 for r in self._requests if r.path == path) >= count, guard
+            )
+        if not arrived:
+            raise AssertionError(f"{count} request(s) to {path} never arrived")
+        return self.calls(path)
 
     def clear_log(self) -> None:
         with self._lock:
             self._requests.clear()
 
     # ---- faults -----------------------------------------------------------------------
-
-    def fail(
-        self,
-        path: str,
-        message: str = "internal server error",
-        *,
-        status: int = 500,
-        times: int | None = None,
-        model: str | None = None,
-        body: str | None = None,
-    ) -> Fault:
-        """Answer `status` with `{"error": message}` (or the plain-text `body`) instead."""
-        fault = Fault("fail", _known_path(path), _key(model), times, message, status, body)
-        return self.faults.add(fault)
-
-    def fail_mid_stream(
-        self,
-        path: str,
-        message: str,
-        *,
-        after: int = 1,
-        times: int | None = None,
-        model: str | None = None,
-    ) -> Fault:
-        """Write `{"error": message}` after `after` lines of a pull/create/chat stream."""
-        fault = Fault("error_line", _known_path(path), _key(model), times, message, after=after)
-        return self.faults.add(fault)
-
-    def cut_connection(
-        self,
-        path: str,
-        *,
-        after: int | None = None,
-        times: int | None = None,
-        model: str | None = None,
-    ) -> Fault:
-        """Close the socket after `after` stream lines (None: before any response)."""
-        fault = Fault("cut", _known_path(path), _key(model), times, after=after)
-        return self.faults.add(fault)
-
-    def delay(
-        self,
-        path: str,
-        seconds: float,
-        *,
-        after: int | None = None,
-        times: int | None = None,
-        model: str | None = None,
-    ) -> Fault:
-        """Wait before answering (or after `after` stream lines). Concurrent requests overlap."""
-        fault = Fault("delay", _known_path(path), _key(model), times, after=after, seconds=seconds)
-        return self.faults.add(fault)
 
     def set_chat_timing(
         self, model: str, *, first_token: float = 0.0, per_token: float = 0.0
@@ -300,8 +258,14 @@ class OllamaServer:
         with self._lock:
             self._chat_timings[ModelName.parse(model).key] = ChatTiming(first_token, per_token)
 
+    def reply(self, content: str, *, to: str | None = None, model: str | None = None) -> None:
+        """Answer chats with `content` instead of the echo: those whose last user message is
+        `to` (every one when None), to `model` (any when None); the latest match wins."""
+        self.scripts.add(content, to, model_key(model))
+
     def clear_faults(self) -> None:
         self.faults.clear()
+        self.scripts.clear()
         with self._lock:
             self._chat_timings.clear()
 

@@ -8,9 +8,10 @@ server:  `[model=faq:latest] [system=You are…] [messages=3] [options={"seed":4
 import base64
 import binascii
 import json
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tests.ollama_server_gofmt import go_quote, rfc3339_nano
@@ -175,6 +176,36 @@ def empty_reply(model_field: str, reason: str) -> dict[str, Any]:
         "done": True,
         "done_reason": reason,
     }
+
+
+class Scripts:
+    """Scripted answers: a test decides what the "model" says, so that expectations on an
+    answer can fail (an echo of the question would satisfy most of them)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._scripts: list[tuple[str, str | None, str | None]] = []  # content, to, model key
+
+    def add(self, content: str, to: str | None, model_key: str | None) -> None:
+        with self._lock:
+            self._scripts.append((content, to, model_key))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._scripts.clear()
+
+    def apply(
+        self, name: ModelName, reply: ChatReply, messages: Sequence[Mapping[str, Any]]
+    ) -> ChatReply:
+        """`reply` with the scripted answer for this chat, if one matches; token counts and
+        timing follow the scripted text as they would the echo."""
+        users = [m for m in messages if isinstance(m, Mapping) and m.get("role") == "user"]
+        last = str(users[-1].get("content", "")) if users else None
+        with self._lock:
+            for content, to, model_key in reversed(self._scripts):
+                if to in (None, last) and model_key in (None, name.key):
+                    return replace(reply, content=content)
+        return reply
 
 
 def chunks_of(content: str) -> list[str]:

@@ -145,7 +145,7 @@ def chat(handler: Handler, body: dict[str, Any], faults: list[Fault]) -> None:
     if not messages and _is_zero_duration(body.get("keep_alive")):
         handler.send_json(200, empty_reply(text, "unload"))
         return
-    reply = plan_reply(view, body)
+    reply = owner.scripts.apply(name, plan_reply(view, body), messages)
     if not messages:
         handler.send_json(200, empty_reply(text, "load"))
         return

@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-FaultKind = Literal["fail", "error_line", "cut", "delay"]
+FaultKind = Literal["fail", "error_line", "cut", "delay", "hold"]
 
 
 @dataclass
@@ -19,7 +19,9 @@ class Fault:
     kind: "fail" answers `status` with `{"error": message}` (or the raw `body`) before anything
     else; "error_line" writes `{"error": message}` after `after` stream lines; "cut" closes the
     socket after `after` lines without finishing the response (None: before any response);
-    "delay" sleeps `seconds`, before the response or after `after` stream lines.
+    "delay" sleeps `seconds`, before the response or after `after` stream lines; "hold" waits,
+    before the response or after `after` stream lines, until the test sets `gate` (or the
+    server stops).
     """
 
     kind: FaultKind
@@ -31,6 +33,7 @@ class Fault:
     body: str | None = None
     after: int | None = None
     seconds: float = 0.0
+    gate: threading.Event | None = None
     hits: int = 0
 
     @property

@@ -361,6 +361,8 @@ class Handler(BaseHTTPRequestHandler):
         for fault in faults:
             if fault.kind == "delay" and (fault.after is None or not streaming):
                 self.server.owner.sleep(fault.seconds)
+            if fault.kind == "hold" and fault.gate and (fault.after is None or not streaming):
+                self.server.owner.hold_until(fault.gate)
         for fault in faults:
             if fault.kind == "fail":
                 if fault.body is not None:
@@ -385,6 +387,8 @@ class Handler(BaseHTTPRequestHandler):
                 continue
             if fault.kind == "delay":
                 self.server.owner.sleep(fault.seconds)
+            elif fault.kind == "hold" and fault.gate is not None:
+                self.server.owner.hold_until(fault.gate)
             elif fault.kind == "error_line":
                 raise ApiError(fault.message)
             elif fault.kind == "cut":

@@ -492,7 +492,7 @@ def chat_completions(handler: Handler, body: dict[str, Any], faults: list[Fault]
     version = version_info(owner.version)
     request = to_chat_request(body, version)
     name, view = chat_model(owner.store, request["model"], version)
-    reply = plan_reply(view, request)
+    reply = owner.scripts.apply(name, plan_reply(view, request), request.get("messages") or [])
     lines = chat_lines(reply, owner.chat_timing(name), owner.sleep, started_ns)
     completion_id = f"chatcmpl-{random.randrange(999)}"  # rand.Intn(999)
     if not request["stream"]:

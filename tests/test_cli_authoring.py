@@ -27,7 +27,7 @@ def test_init_makes_a_repository_and_one_commit(tmp_path: Path, monkeypatch: pyt
         "modelops.yaml",
         "models/.gitkeep",
     ]
-    assert run("init", "reg").code == 64  # already a registry
+    assert run("init", "reg").code == 1  # already a registry: state, not usage
     monkeypatch.chdir(tmp_path / "reg")
     assert run("validate").out == "ok: 0 models valid\n"
 
@@ -75,28 +75,37 @@ def test_create_writes_a_canonical_file_and_one_commit(reg: RegistryFixture):
 
 
 @pytest.mark.parametrize(
-    ("args", "error"),
+    ("args", "code", "error"),
     [
-        (["create", "Bad Id", "--base", "x"], "error: 'Bad Id' is not a valid model id"),
-        (["create", "../escape", "--base", "x"], "error: '../escape' is not a valid model id"),
-        (["create", "faq", "--base", "x"], "error: model 'faq' already exists"),
+        (["create", "Bad Id", "--base", "x"], 64, "error: 'Bad Id' is not a valid model id"),
+        (["create", "../escape", "--base", "x"], 64, "error: '../escape' is not a valid model id"),
+        (["create", "nl\n", "--base", "x"], 64, "error: 'nl\\n' is not a valid model id"),
+        (
+            ["create", "new", "--base", "llama3.2\n"],
+            1,
+            "models/new.yaml:4:1: base: 'llama3.2\\n' is neither a registry model nor a valid "
+            "Ollama model name (invalid model 'llama3.2\\n';",
+        ),
+        (["create", "faq", "--base", "x"], 1, "error: model 'faq' already exists"),
         (
             ["create", "new", "--base", "Llama 3"],
+            1,
             "models/new.yaml:4:1: base: 'Llama 3' is neither a registry model nor a valid Ollama "
             "model name (invalid model 'Llama 3'; e.g. llama3.2:latest or "
             "hf.co/<user>/<repo>:<quant>)",
         ),
         (
             ["create", "new", "--base", "x", "--param", "mirostat=1"],
+            1,
             "models/new.yaml:6:3: parameters.mirostat: removed in Ollama 0.7.0 (delete it)",
         ),
     ],
 )
-def test_create_refuses_bad_input_and_leaves_the_repository_alone(reg, args, error):
+def test_create_refuses_bad_input_and_leaves_the_repository_alone(reg, args, code, error):
     reg.add("faq", base="mistral")
     head = reg.head()
     result = run(*args)
-    assert result.code in (1, 64)
+    assert result.code == code, result
     assert error in result.err
     assert "Traceback" not in result.err
     assert reg.head() == head
@@ -170,26 +179,26 @@ def test_set_unset_and_typed_values(reg: RegistryFixture):
 
 
 @pytest.mark.parametrize(
-    ("args", "error"),
+    ("args", "code", "error"),
     [
-        (["set", "faq", "parameters.temperature=hot"],
+        (["set", "faq", "parameters.temperature=hot"], 1,
          "models/faq.yaml:6:16: parameters.temperature: expected a number, got string 'hot'"),
-        (["set", "faq", "parameters.temprature=0.3"],
+        (["set", "faq", "parameters.temprature=0.3"], 1,
          "models/faq.yaml:6:3: parameters.temprature: unknown parameter "
          "(did you mean 'temperature'?)"),
-        (["set", "faq", "id=other"], "error: 'id' cannot be set (use 'modelops rename')"),
-        (["set", "faq", "nonsense=1"], "error: 'nonsense': 'nonsense' is not a field of a model"),
-        (["set", "faq", "temperature"], "error: 'temperature' is not KEY=VALUE"),
-        (["set", "faq", "--unset", "description"], "error: 'description' is not set in faq"),
-        (["set", "nope", "hidden=true"], "error: no model 'nope' in the registry"),
-        (["set", "faq"], "error: nothing to set"),
+        (["set", "faq", "id=other"], 64, "error: 'id' cannot be set (use 'modelops rename')"),
+        (["set", "faq", "nonsense=1"], 64, "error: 'nonsense': 'nonsense' is not a field of a model"),
+        (["set", "faq", "temperature"], 64, "error: 'temperature' is not KEY=VALUE"),
+        (["set", "faq", "--unset", "description"], 1, "error: 'description' is not set in faq"),
+        (["set", "nope", "hidden=true"], 1, "error: no model 'nope' in the registry"),
+        (["set", "faq"], 64, "error: nothing to set"),
     ],
 )  # fmt: skip
-def test_set_refuses_bad_input(reg, args, error):
+def test_set_refuses_bad_input(reg, args, code, error):
     reg.add("faq", base="mistral")
     head = reg.head()
     result = run(*args)
-    assert result.code in (1, 64), result
+    assert result.code == code, result
     assert error in result.err
     assert reg.head() == head
     assert reg.status() == ""
@@ -235,7 +244,7 @@ def test_clone_copies_and_names_the_clone(reg):
 
 def test_cloning_a_base_model_is_refused_with_the_create_command(reg):
     result = run("clone", "llama3.2:latest", "mine")
-    assert result.code == 64
+    assert result.code == 1
     assert result.err == (
         "error: 'llama3.2:latest' is not a model in this registry, so it cannot be cloned "
         "(to make a model from the Ollama model 'llama3.2:latest', run: "
@@ -293,7 +302,11 @@ def test_rename_moves_the_file_and_the_children_follow(reg):
     message = reg.last_message()
     assert message.startswith("Rename faq to support\n\nfaq-strict: base faq -> support\n")
     assert "Modelops-Source: faq\nModelops-Updated: faq-strict" in message
-    assert run("rename", "support", "unrelated").code == 64
+    taken = run("rename", "support", "unrelated")
+    assert (taken.code, taken.err) == (
+        1,
+        "error: model 'unrelated' already exists (change it with 'modelops edit')\n",
+    )
 
 
 def test_delete_refuses_while_a_model_is_based_on_it(reg):
@@ -301,7 +314,7 @@ def test_delete_refuses_while_a_model_is_based_on_it(reg):
     reg.add("faq-de", base="faq")
     reg.add("faq-fr", base="faq")
     result = run("delete", "faq")
-    assert result.code == 64
+    assert result.code == 1
     assert result.err == (
         "error: cannot delete 'faq': it is the base of faq-de, faq-fr "
         "(change their base or delete them first)\n"

@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 from modelops.registry.store import Registry
-from tests.helpers import REPO_ROOT, RegistryFixture, png, run
+from tests.helpers import DATA, REPO_ROOT, RegistryFixture, png, run
 
-SHARED = REPO_ROOT.parent / "shared" / "data" / "openwebui"
+OPENWEBUI_FILES = DATA / "openwebui"  # real Open WebUI files; see its README
 PNG_URI = "data:image/png;base64," + base64.b64encode(png()).decode()
 
 
@@ -37,7 +37,7 @@ def _record(model_id: str, **fields: Any) -> dict[str, Any]:
 
 
 def test_the_real_0_12_4_export_imports_with_its_report(reg: RegistryFixture):
-    result = run("import", str(SHARED / "export-0.12.4.json"))
+    result = run("import", str(OPENWEBUI_FILES / "export-0.12.4.json"))
     assert result.code == 0, result.err
     lines = result.out.splitlines()
     assert lines[:3] == [
@@ -58,7 +58,7 @@ def test_the_real_0_12_4_export_imports_with_its_report(reg: RegistryFixture):
     assert "avatar: avatars/rt-acme-helper.png" in reg.read("rt-public")  # one file, shared
     assert "public: true" in reg.read("rt-public")
     assert reg.read("rt-mini").endswith("id: rt-mini\nname: Mini\nbase: llama3.2:latest\n")
-    again = run("import", str(SHARED / "export-0.12.4.json"))
+    again = run("import", str(OPENWEBUI_FILES / "export-0.12.4.json"))
     assert again.out.splitlines()[:3] == [
         "unchanged  #1   rt-acme-helper",
         "unchanged  #2   rt-mini",
@@ -71,13 +71,14 @@ def test_the_real_0_12_4_export_imports_with_its_report(reg: RegistryFixture):
 
 
 def test_the_legacy_shapes_import_with_their_report(reg: RegistryFixture):
-    result = run("import", str(SHARED / "legacy-shapes.json"))
+    result = run("import", str(OPENWEBUI_FILES / "legacy-shapes.json"))
     assert result.code == 0, result.err
     assert result.out.splitlines()[:4] == [
         "imported   #1   lg-old-style",
         "imported   #2   lg-wrapped",
-        "skipped    #3   lg-self-base: base_model_id is the model's own id, which Open WebUI "
-        "reads as a base-model override, not a workspace model",
+        "skipped    #3   lg-self-base: an admin override of the base model 'lg-self-base' "
+        "(Admin > Models), not a workspace model; to keep its settings as a model based on it: "
+        "--map-id 'lg-self-base=lg-self-base-custom'",
         "imported   #4   lg-inactive",
     ]
     assert "active: false" in reg.read("lg-inactive")
@@ -200,7 +201,7 @@ def test_overwrite_keeps_the_comments_of_the_existing_file(reg: RegistryFixture,
 
 def test_dry_run_writes_nothing(reg: RegistryFixture):
     head = reg.head()
-    result = run("import", str(SHARED / "export-0.12.4.json"), "--dry-run")
+    result = run("import", str(OPENWEBUI_FILES / "export-0.12.4.json"), "--dry-run")
     assert result.code == 0
     assert (
         result.out.splitlines()[-1]
@@ -229,7 +230,7 @@ BAD = [
     ("an id with whitespace", _record("Acme Helper"), "skipped    #1   Acme Helper: 'Acme Helper' is not a valid registry id (use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit, at most 80 characters); map it with --map-id 'Acme Helper=acme-helper'"),
     ("an id with a path separator", _record("team/../etc"), "skipped    #1   team/../etc: 'team/../etc' is not a valid registry id (use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit, at most 80 characters); map it with --map-id 'team/../etc=team-..-etc'"),
     ("a bad base", _record("n8", base_model_id="Llama 3"), "skipped    #1   n8: base_model_id 'Llama 3' is not an Ollama model name (invalid model 'Llama 3')"),
-    ("not an object", "just a string", "skipped    #1   ?: expected an object, got string 'just a string'"),
+    ("not an object", "just a string", "skipped    #1   (no id): expected an object, got string 'just a string'"),
 ]  # fmt: skip
 
 
@@ -308,7 +309,7 @@ def test_an_unreadable_file_is_one_error_and_nothing_is_written(reg, tmp_path, c
 
 def test_a_file_that_is_neither_json_nor_a_modelfile(reg, tmp_path):
     result = run("import", str(_write(tmp_path, "in.json", "5")))
-    assert result.code == 64
+    assert result.code == 1  # the file is what it is: not a usage error
     assert result.err.endswith(
         "in.json is not JSON; to import it as a Modelfile, name the model with --id NAME\n"
     )
@@ -317,10 +318,12 @@ def test_a_file_that_is_neither_json_nor_a_modelfile(reg, tmp_path):
     )
 
 
-def test_a_missing_file(reg):
+def test_a_missing_file_is_a_failure_not_a_usage_error(reg):
     result = run("import", "nowhere.json")
-    assert result.code == 64
-    assert result.err == "error: cannot read nowhere.json: No such file or directory\n"
+    assert result.code == 1
+    assert result.err == (
+        "error: nowhere.json does not exist (give an Open WebUI export or a Modelfile)\n"
+    )
 
 
 def test_modelfiles_both_ways(reg, tmp_path):
@@ -366,7 +369,7 @@ def test_import_from_stdin(reg):
 
 
 def test_imports_are_checked_like_any_write(reg, tmp_path):
-    shutil.copyfile(SHARED / "export-0.12.4.json", tmp_path / "x.json")
+    shutil.copyfile(OPENWEBUI_FILES / "export-0.12.4.json", tmp_path / "x.json")
     reg.write("broken", "version: 1\nid: broken\n")
     reg.commit("a broken file, committed by hand")
     result = run("import", str(tmp_path / "x.json"))

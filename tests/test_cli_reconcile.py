@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+import threading
 
 import ollama
 import pytest
@@ -385,8 +386,10 @@ def test_pull_command(reg, ollama_server, monkeypatch):
 
 def test_an_unknown_target_and_an_open_webui_target(setup):
     reg, server = setup
-    assert run("plan", "nowhere").err == (
-        "error: no target 'nowhere' in modelops.yaml (targets: local)\n"
+    nowhere = run("plan", "nowhere")
+    assert (nowhere.code, nowhere.err) == (
+        1,
+        "error: no target 'nowhere' in modelops.yaml (targets: local)\n",
     )
     (reg.root / "modelops.yaml").write_text(
         "version: 1\ntargets:\n  webui: {type: openwebui, url: 'http://127.0.0.1:9'}\n"
@@ -400,16 +403,33 @@ def test_an_unknown_target_and_an_open_webui_target(setup):
     )
 
 
-def test_independent_models_are_created_at_the_same_time(reg, ollama_server, monkeypatch):
+@pytest.mark.parametrize(("parallelism", "together"), [(4, 4), (2, 2), (1, 1)])
+def test_independent_models_are_created_at_the_same_time(
+    reg, ollama_server, monkeypatch, parallelism, together
+):
     monkeypatch.setenv("OLLAMA_HOST", ollama_server.url)
     for n in range(4):
         reg.add(f"m{n}", base="llama3.2")
     ollama_server.add_local("llama3.2")
-    ollama_server.delay("/api/create", 0.5)
-    assert run("apply", "--parallelism", "4").code == 0
-    arrivals = sorted(r.time for r in ollama_server.calls("/api/create"))
-    assert len(arrivals) == 4
-    assert arrivals[-1] - arrivals[0] < 0.4  # all four were in flight together
+    gate = ollama_server.hold("/api/create")  # no create finishes until `together` arrived
+    arrived: list[bool] = []
+
+    def release() -> None:
+        try:
+            ollama_server.wait_for("/api/create", together)
+            arrived.append(True)
+        except AssertionError:  # they never were in flight together
+            arrived.append(False)
+        finally:
+            gate.set()
+
+    releaser = threading.Thread(target=release)
+    releaser.start()
+    result = run("apply", "--parallelism", str(parallelism))
+    releaser.join()
+    assert result.code == 0, result.err
+    assert arrived == [True]  # `together` creates were in flight at once
+    assert len(ollama_server.calls("/api/create")) == 4
 
 
 def test_rich_progress_draws_a_bar_per_layer():

@@ -161,7 +161,7 @@ def test_model_selects_a_model_and_what_is_built_on_it(setup):
     ]
     assert server.model("faq").system == "Answer briefly."  # left as it was
     unknown = run("plan", "--model", "nope")
-    assert unknown.code == 64
+    assert unknown.code == 1  # not found, as for 'show nope': not a usage error
     assert "--model nope: no such model" in unknown.err
 
 

@@ -92,9 +92,16 @@ def test_a_call_longer_than_the_target_timeout_is_abandoned_and_it_exits_0(setup
             1,
             "--follow upstream/main: this repository has no remote 'upstream'",
         ),
-        (["nosuch"], 64, "no target 'nosuch' in modelops.yaml (targets: local)"),
+        (["nosuch"], 1, "no target 'nosuch' in modelops.yaml (targets: local)"),
         (["--status-addr", "localhost"], 64, "--status-addr localhost: write HOST:PORT"),
         (["--host", "http://a", "local", "other"], 64, "--host applies to one target"),
+        (["--adopt-interval", "1x"], 64, "Invalid value for '--adopt-interval': '1x' is not a"),
+        (
+            ["--adopt-interval", "5m"],
+            64,
+            "--adopt-interval adopts edits made in Open WebUI, and local is not an Open WebUI "
+            "target (name one, or leave the option out)",
+        ),
     ],
 )
 def test_bad_flags_and_targets_are_refused_before_it_starts(setup, args, code, message):

@@ -21,9 +21,9 @@ from modelops.spec.avatar import EXTENSIONS, data_uri
 from modelops.spec.checks import check_model
 from modelops.spec.model import CAPABILITIES, MANAGED_META, MANAGED_PARAMS, ModelSpec
 from modelops.spec.params import CATALOGUE
-from tests.helpers import REPO_ROOT
+from tests.helpers import DATA
 
-SHARED = REPO_ROOT.parent / "shared" / "data" / "openwebui"
+OPENWEBUI_FILES = DATA / "openwebui"  # real Open WebUI files; see its README
 text = st.text(
     alphabet=string.ascii_letters + string.digits + " .,!?-_'\"\n:#é", min_size=1, max_size=40
 )
@@ -190,7 +190,7 @@ def _kept(record: dict[str, Any]) -> dict[str, Any]:
 
 def test_a_real_export_keeps_every_field_open_webui_keeps():
 
-    records = json.loads((SHARED / "export-0.12.4.json").read_text())
+    records = json.loads((OPENWEBUI_FILES / "export-0.12.4.json").read_text())
     for record in records:
         definition = owui.to_definition(
             record, record["id"], set(), avatar_limit=256 * 1024, drop_bad_avatars=False
@@ -252,7 +252,7 @@ def test_access_and_num_predict_under_open_webui_names():
 
 
 def test_legacy_shapes_normalise():
-    document = json.loads((SHARED / "legacy-shapes.json").read_text())
+    document = json.loads((OPENWEBUI_FILES / "legacy-shapes.json").read_text())
     found = shapes.entries(document)
     assert [e.source_id for e in found] == [
         "lg-old-style",

@@ -90,5 +90,37 @@ def test_only_marked_models_are_changed_and_deletes_wait_for_prune():
     assert planned.unmanaged == ["made-in-ui"]
     assert planned.warnings[0].startswith(f"{URL}: new exists in Open WebUI but modelops did not")
     later = plan_webui(URL, desired, [ours], "reg", "c2", prune=True)
-    assert later.changes[0].reason == "changed in the registry"
+    assert later.changes[0].reason == "differs from the registry (last applied from c1)"
     assert later.changes[0].request and later.changes[0].request["seen"] == ["v1", 5]
+
+
+def test_a_work_tree_apply_is_marked_and_a_later_commit_apply_clears_the_mark():
+    desired, _ = desired_records({"faq": _spec()}, {}, {}, _lookup)
+    made = plan_webui(URL, desired, [], "reg", "c1", prune=False, work_tree=True)
+    record = made.changes[0].request["record"]  # type: ignore[index]
+    assert record["meta"]["modelops"] == {
+        "registry": "reg",
+        "commit": "c1",
+        "model": "faq",
+        "work_tree": True,
+    }
+    live = _live(desired["faq"])
+    live["meta"] = record["meta"]
+    # the same content from the work tree again: nothing to do
+    again = plan_webui(URL, desired, [live], "reg", "c1", prune=False, work_tree=True)
+    assert [c.action for c in again.changes] == ["noop"]
+    # the same content, now committed: only the mark is put right, so that adopt can trust it
+    clean = plan_webui(URL, desired, [live], "reg", "c2", prune=False)
+    (change,) = clean.changes
+    assert (change.action, change.fields, change.reason) == (
+        "update",
+        (),
+        "marks it applied from c2",
+    )
+    assert "work_tree" not in change.request["record"]["meta"]["modelops"]  # type: ignore[index]
+    # content that differs too is said to differ from what the work tree had
+    live["params"] = {"system": "drifted"}
+    drifted = plan_webui(URL, desired, [live], "reg", "c1", prune=False)
+    assert drifted.changes[0].reason == (
+        "differs from the registry (last applied from a work tree on c1)"
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from modelops.errors import NotFoundError, UsageError
+from modelops.errors import NotFoundError
 from modelops.registry.store import Registry, discover
 from tests.helpers import REPO_ROOT, RegistryFixture, run
 
@@ -26,9 +26,9 @@ def test_discovery_order(tmp_path: Path):
     assert discover(None, str(inner.root), outer.root) == inner.root
     nested = tmp_path / "plain"
     (nested / "registry").mkdir(parents=True)  # a folder named registry, but no modelops.yaml
-    with pytest.raises(UsageError, match="no registry here"):
+    with pytest.raises(NotFoundError, match="no registry here"):
         discover(None, None, nested)
-    with pytest.raises(UsageError, match=r"is not a modelops registry: it has no modelops.yaml"):
+    with pytest.raises(NotFoundError, match=r"is not a modelops registry: it has no modelops.yaml"):
         discover(str(nested), None, tmp_path)
 
 
@@ -112,15 +112,32 @@ def _wait_for(path: Path, text: str, proc: subprocess.Popen[bytes]) -> None:
 def test_two_processes_writing_at_once_both_land_one_after_the_other(reg: RegistryFixture):
     reg.add("a", base="mistral")
     reg.add("b", base="mistral")
-    log = reg.root.parent / "hook.log"
-    _hook(reg, "pre-commit", f"echo start $$ >> {log}; sleep 0.5; echo end $$ >> {log}")
+    log, go = reg.root.parent / "hook.log", reg.root.parent / "go"
+    # each commit holds in its hook until the test lets it go: no clock decides the order
+    _hook(
+        reg,
+        "pre-commit",
+        f"echo start $$ >> {log}; while [ ! -e {go} ]; do sleep 0.01; done; echo end $$ >> {log}",
+    )
     command = [sys.executable, "-m", "modelops"]
     first = subprocess.Popen([*command, "set", "a", "description=first"], cwd=reg.root, env=_env())
+    _wait_for(log, "start", first)  # the first holds the lock, inside its commit
+    busy = subprocess.run(
+        [*command, "set", "b", "description=not now"],
+        cwd=reg.root,
+        env={**_env(), "MODELOPS_LOCK_TIMEOUT": "0"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert busy.returncode == 1  # the lock is held for the whole write, commit included
+    assert "lock" in busy.stderr and "Traceback" not in busy.stderr
     second = subprocess.Popen(
         [*command, "set", "b", "description=second"], cwd=reg.root, env=_env()
     )
-    assert first.wait(30) == 0
-    assert second.wait(30) == 0
+    go.touch()
+    assert first.wait(60) == 0
+    assert second.wait(60) == 0
     events = [line.split() for line in log.read_text().splitlines()]
     assert [e[0] for e in events] == ["start", "end", "start", "end"]  # never interleaved
     assert events[0][1] == events[1][1] and events[2][1] == events[3][1]

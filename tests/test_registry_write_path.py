@@ -222,3 +222,28 @@ def test_ten_writers_beside_a_user_committing_in_a_loop(reg: RegistryFixture):
     for n in range(10):
         assert f"description: writer {n}" in reg.read(f"m{n}")
     assert all(line.startswith("?? user-") for line in reg.status().splitlines())
+
+
+def test_commits_in_one_transaction_build_on_each_other_without_reloading(
+    reg: RegistryFixture, monkeypatch: pytest.MonkeyPatch
+):
+    """adopt commits model after model under one lock: each commit builds on the one before,
+    and the registry is not read from git again for each (no one else committed)."""
+    from modelops.registry.store import Registry
+    from modelops.registry.transaction import Changeset
+
+    reg.add("faq")
+    registry = Registry(reg.root, reg.root)
+    loads: list[str | None] = []
+    real = registry._load_commit
+    monkeypatch.setattr(registry, "_load_commit", lambda sha: loads.append(sha) or real(sha))
+    start = reg.head()
+    with registry.transaction() as tx:
+        made = []
+        for name in ("one", "two", "three"):
+            writes = {f"models/{name}.yaml": reg.model_text(name).encode()}
+            made.append(tx.commit(Changeset("create", f"Create {name}", writes, (name,))))
+    assert loads == [start]
+    assert reg.git("rev-list", "--first-parent", f"{start}..HEAD").split() == made[::-1]
+    assert reg.subjects()[:3] == ["Create three", "Create two", "Create one"]
+    assert reg.status() == ""

@@ -3,15 +3,20 @@ carried: `[model=...] [system=...] [messages=N] [options={...}] You said: ...`."
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import re
 import shutil
 import textwrap
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from tests.helpers import REPO_ROOT, RegistryFixture, run
+from tests.helpers import REPO_ROOT, RegistryFixture, png_bomb, run
 from tests.ollama_server import OllamaServer
 
 BASES = [
@@ -59,13 +64,99 @@ def _field(answer: str, name: str) -> str:
     return match.group(1)
 
 
-@pytest.mark.parametrize(
-    "name", sorted(p.name for p in (REPO_ROOT / "registry/conversations").glob("*.yaml"))
-)
-def test_every_shipped_conversation_plays_and_passes(served, shipped, name):
-    result = run("replay", f"conversations/{name}")
+# What a good model would answer each turn of the shipped conversations, written by hand: the
+# test server says exactly this, so the files' expectations are checked against real answers,
+# not against an echo of the question (which would contain most of the words they ask for).
+GOOD_ANSWERS = {
+    "Write a Python function that checks whether a string is a palindrome.":
+        "def is_palindrome(text):\n    cleaned = ''.join(c.lower() for c in text if c.isalnum())\n"
+        "    return cleaned == cleaned[::-1]\n\nIt is True when the string is a palindrome.",
+    "Add a test for it with pytest.":
+        "A pytest test:\n\ndef test_is_palindrome():\n    assert is_palindrome('Never odd or even')\n"
+        "    assert not is_palindrome('modelops')",
+    "Write a haiku about a lighthouse in fog.":
+        "Grey breath on the sea / one slow eye turns through the fog / ships hear what it sees",
+    "Now a limerick about the same lighthouse.":
+        "A lighthouse that stood in the fog / kept watch like a faithful old dog; / it blinked "
+        "through the grey, / kept the rocks far away, / and wrote every ship in its log.",
+    "Write the opening paragraph of a mystery set in a lighthouse.":
+        "The lamp had turned every night for ninety years, so when the keeper found it dark at "
+        "midnight he knew before he climbed the stairs that someone had been up there with him.",
+    "Now rewrite it in the present tense, keeping the lighthouse.":
+        "The lamp in the lighthouse turns every night, so when the keeper finds it dark at "
+        "midnight he knows that someone is up there with him.",
+    "How do I reset my password?":
+        "Open Settings > Security and choose Reset password; we email you a link. [Accounts FAQ]",
+    "And what is your refund policy?":
+        "You get a full refund within 30 days of purchase. [Billing FAQ]",
+    "What is your refund policy for opened items?":
+        "Opened items can be returned within 14 days for a refund, less a 10% restocking fee.",
+    "Here is my receipt. Which items can I still get a refund for?":
+        "The receipt lists a kettle and a lamp bought 9 days ago, so both can still be refunded.",
+    "Write a short, warm thank-you note to the support team for sorting out my refund.":
+        "Dear support team, thank you for sorting out my refund so quickly and so kindly.",
+    "The disk alert fired on db-1. What is the first step?":
+        "Find which filesystem is full with df -h on db-1, then the largest files with du, "
+        "before freeing any disk space; never delete database files by hand.",
+    "Explain SELECT with a tiny example.":
+        "SELECT picks columns from a table: SELECT name FROM users; lists every user's name.",
+    "Now explain LEFT JOIN, building on that example.":
+        "A LEFT JOIN keeps every row of the left table: SELECT users.name, orders.id FROM users "
+        "LEFT JOIN orders ON orders.user_id = users.id; lists users without orders too.",
+    "Describe this chart for an alt text.":
+        "A bar chart of support tickets per month from January to June, peaking in April.",
+    "Which month had the most tickets?": "April.",
+}  # fmt: skip
+SHIPPED = sorted(p.name for p in (REPO_ROOT / "registry/conversations").glob("*.yaml"))
+
+
+def _expectations(name: str) -> int:
+    """How many checks the file asks for, counted from the file itself."""
+    turns = yaml.safe_load((REPO_ROOT / "registry/conversations" / name).read_text())["turns"]
+    return sum(len(turn.get("expect") or {}) for turn in turns)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_conversation_passes_with_good_answers(served, shipped, name):
+    for question, answer in GOOD_ANSWERS.items():
+        served.reply(answer, to=question)
+    result = run("replay", f"conversations/{name}", "-o", "json")
     assert result.code == 0, result.out + result.err
-    assert "failed check" in result.out
+    report = json.loads(result.out)
+    assert all(a["text"] == GOOD_ANSWERS[_question(report, a)] for a in report["answers"])
+    checks = [c for a in report["answers"] for c in a["checks"]]
+    assert len(checks) == _expectations(name) > 0  # every expectation ran
+    assert all(c["ok"] for c in checks), checks
+    assert report["failed_checks"] == 0
+
+
+# What "I don't know." (three tokens) fails in each file, written by hand from the files.
+USELESS_FAILS = {
+    "code-assistant.yaml": ["turn 1, code-assistant: contains 'palindrome'", "turn 1, code-assistant: has at least 10 tokens (3 tokens)", "turn 2, code-assistant: contains 'pytest'"],
+    "creative-poet.yaml": ["turn 1, creative-poet: has at least 5 tokens (3 tokens)", "turn 2, creative-poet: contains 'lighthouse'"],
+    "creative-writer.yaml": ["turn 1, creative-writer: has at least 20 tokens (3 tokens)", "turn 2, creative-writer: contains 'lighthouse'"],
+    "faq.yaml": ["turn 1, faq: contains 'password'", "turn 2, faq: contains 'refund'"],
+    "multi-stage.yaml": ["turn 1, faq: contains 'refund'", "turn 1, faq: has at least 5 tokens (3 tokens)", "turn 2, vision-describer: has at least 5 tokens (3 tokens)", "turn 3, creative-writer: contains 'thank'"],
+    "ops-internal.yaml": ["turn 1, ops-internal: contains 'disk'"],
+    "sql-tutor.yaml": ["turn 1, sql-tutor: contains 'SELECT'", "turn 2, sql-tutor: contains 'JOIN'"],
+    "vision-describer.yaml": ["turn 1, vision-describer: has at least 5 tokens (3 tokens)"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_conversation_fails_with_a_useless_answer(served, shipped, name):
+    """The broken case: the same files, answered "I don't know.", exit 3 and say which check."""
+    served.reply("I don't know.")
+    result = run("replay", f"conversations/{name}")
+    assert result.code == 3, result.out + result.err
+    failed = [
+        ln.removeprefix("  failed: ") for ln in result.out.splitlines() if "failed: turn" in ln
+    ]
+    assert sorted(failed) == sorted(USELESS_FAILS[name])
+
+
+def _question(report: dict[str, Any], answer: dict[str, Any]) -> str:
+    return str(report["turns"][answer["turn"]]["user"])
 
 
 def test_the_registry_ships_one_conversation_per_model_and_the_multi_stage_example():
@@ -193,7 +284,7 @@ def test_failed_expectations_exit_3_and_are_reported(served, shipped, tmp_path):
         ("version: 1\nturns:\n  - usr: hi\n", "c.yaml:3:5: turns[0].user: required key is missing\nc.yaml:3:5: turns[0].usr: unknown key"),
         ("version: 1\nturns:\n  - user: hi\n    expect: {max_ms: fast}\n", "c.yaml:4:22: turns[0].expect.max_ms: expected an integer, got string 'fast'"),
         ("version: 1\ndefaults: {temprature: 1}\nturns:\n  - user: hi\n", "c.yaml:2:12: defaults.temprature: not an Ollama option"),
-        ("version: 1\nturns:\n  - user: hi\n    images: [nowhere.png]\n", "c.yaml:4:14: turns[0].images[0]: image 'nowhere.png' not found (paths are relative to c.yaml)"),
+        ("version: 1\nturns:\n  - user: hi\n    images: [nowhere.png]\n", "c.yaml:4:14: turns[0].images[0]: image 'nowhere.png' does not exist (paths are relative to c.yaml)"),
         ("version: 1\nturns:\n  - user: hi\n    images: [c.yaml]\n", "c.yaml:4:14: turns[0].images[0]: image 'c.yaml': not a PNG, JPEG, GIF or WebP image"),
         ("version: 1\nturns:\n  - user: hi\n  user: again\n", "c.yaml:4:3: YAML syntax"),
     ],
@@ -229,7 +320,7 @@ def test_unreachable_provider_and_unknown_model(served, shipped, tmp_path):
 
 def test_models_cannot_override_pins(served, shipped):
     result = run("replay", "conversations/multi-stage.yaml", "-m", "faq")
-    assert result.code == 64
+    assert result.code == 1  # the file decides: not a usage error
     assert "pins its turns to models (switch mode)" in result.err
 
 
@@ -283,3 +374,71 @@ def test_an_openai_endpoint_that_refuses(served, shipped, tmp_path):
     assert result.code == 1
     assert "error: turn 1, openai:nope: openai:nope: " in result.out
     assert "answered 404" in result.out
+
+
+def _special_images(tmp_path: Path) -> dict[str, tuple[str, str]]:
+    """Image names a conversation (or /image) may give, and what each one must be refused as."""
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.png"
+    with huge.open("wb") as handle:
+        handle.truncate(21 * 2**20)  # sparse: nothing is written or read
+    (tmp_path / "bomb.png").write_bytes(png_bomb(10_000, 10_000))
+    return {
+        "zero": ("/dev/zero", "is a character device, not a regular file"),
+        "fifo": (str(fifo), "is a FIFO (named pipe), not a regular file"),
+        "huge": (str(huge), "is 21.0 MiB; the limit is 20.0 MiB"),
+        "bomb": (
+            str(tmp_path / "bomb.png"),
+            ": the image is 10000x10000 pixels; the limit is 16,777,216 pixels",
+        ),
+    }
+
+
+def _finishes(work: Any) -> Any:
+    """Run `work` in a thread; a read that waits forever fails the test instead of the run."""
+    done: list[Any] = []
+    thread = threading.Thread(target=lambda: done.append(work()), daemon=True)
+    thread.start()
+    thread.join(timeout=120)  # a guard against a hang, not a measure of speed
+    assert done, "the read never finished"
+    return done[0]
+
+
+@pytest.mark.parametrize("kind", ["zero", "fifo", "huge", "bomb"])
+def test_an_image_that_is_not_a_small_regular_file_is_refused_unread(
+    served, shipped, tmp_path, kind
+):
+    name, why = _special_images(tmp_path)[kind]
+    source = _conversation(
+        tmp_path / "c.yaml", f"version: 1\nturns:\n  - user: hi\n    images: ['{name}']\n"
+    )
+    result = _finishes(lambda: run("replay", source, "-m", "llama3.2"))
+    assert result.code == 1
+    separator = "" if why.startswith(":") else " "
+    assert result.err.splitlines() == [
+        f"{source}:4:14: turns[0].images[0]: image '{name}'{separator}{why}",
+        "error: 1 problem found",
+    ]
+    assert served.calls("/api/chat") == []
+
+
+@pytest.mark.parametrize("kind", ["zero", "fifo", "huge", "bomb"])
+def test_chat_image_refuses_them_too(tmp_path, kind):
+    from modelops.replay.chat import ChatSession
+
+    name, why = _special_images(tmp_path)[kind]
+    out = io.StringIO()
+    chat = ChatSession(lambda model: pytest.fail("no model is needed"), "faq", out)
+    _finishes(lambda: chat.command(f"/image {name}"))
+    separator = "" if why.startswith(":") else " "
+    assert out.getvalue() == f"! {name}{separator}{why}\n"
+    assert chat.pending_images == [] and chat.pending_pictures == []
+
+
+def test_a_conversation_file_that_is_a_device_is_refused(served, shipped):
+    result = run("replay", "/dev/zero", "-m", "llama3.2")
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        "/dev/zero: the file is a character device, not a regular file"
+    )

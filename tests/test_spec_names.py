@@ -69,3 +69,25 @@ def test_version_tuples():
     assert too_new("draft_num_predict", "0.29.9") == "0.30.0"
     assert too_new("draft_num_predict", "0.30.0") is None
     assert too_new("temperature", "0.1.0") is None
+
+
+@pytest.mark.parametrize("text", ["nl\n", "nl\n\n", "\nnl", "n\nl"])
+def test_a_newline_is_never_part_of_an_id(text: str):
+    # Python's `$` matches before a final newline: the check must hold to the end of the text
+    assert not names.is_valid_id(text)
+
+
+@pytest.mark.parametrize("text", ["llama3.2\n", "llama3.2:latest\n", "ns/model\n", "h.io/ns/m\n"])
+def test_a_newline_is_never_part_of_an_ollama_name(text: str):
+    with pytest.raises(names.InvalidName):
+        names.parse_ollama_name(text)
+
+
+def test_the_model_file_check_refuses_an_id_with_a_final_newline():
+    from modelops.spec.checks import check_model
+
+    spec, problems = check_model({"version": 1, "id": "nl\n", "base": "llama3.2"})
+    assert spec is None
+    assert [loc for loc, _ in problems] == [("id",)]
+    spec, problems = check_model({"version": 1, "id": "nl", "base": "llama3.2"})
+    assert spec is not None and not problems

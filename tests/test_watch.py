@@ -246,3 +246,32 @@ def test_a_dns_name_stands_for_every_server_it_resolves_to(reg, monkeypatch):
     finally:
         for server in servers:
             server.stop()
+
+
+def test_a_model_that_cannot_be_adopted_is_said_once_until_its_reason_changes(reg):
+    import io
+
+    from modelops.reconcile.adopt import Report
+    from modelops.reconcile.adoption import Adoption
+    from modelops.registry.store import Registry
+    from modelops.watch.daemon import Watcher
+    from modelops.watch.log import EventLog
+    from modelops.watch.status import Status
+
+    stream = io.StringIO()
+    watcher = Watcher(Registry(reg.root, reg.root), options(), EventLog(stream), Status())
+
+    def cycle(*adoptions: Adoption) -> list[str]:
+        start = len(stream.getvalue().splitlines())
+        watcher._adopter.say(Report("webui", "http://ui", "0.12.4", False, adoptions), "adopt")
+        return [line.split(" ", 1)[1] for line in stream.getvalue().splitlines()[start:]]
+
+    conflict = Adoption("faq", "conflict", "changed in git and in Open WebUI")
+    assert cycle(conflict) == ["warning adopt-conflict: faq: changed in git and in Open WebUI"]
+    assert cycle(conflict) == []  # the next interval: still the same conflict
+    failed = Adoption("faq", "failed", "models/faq.yaml has uncommitted edits")
+    assert cycle(failed) == ["error   adopt-failed: faq: models/faq.yaml has uncommitted edits"]
+    assert cycle(Adoption("faq", "in sync")) == []  # resolved: said nothing, forgotten
+    assert cycle(conflict) == ["warning adopt-conflict: faq: changed in git and in Open WebUI"]
+    theirs = Adoption("poet", "skipped", "made by modelops for another registry", foreign=True)
+    assert cycle(theirs) == []  # another registry's model is not this watcher's to speak of

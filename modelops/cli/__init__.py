@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import click
 
 from modelops import __version__
-from modelops.errors import Exit, ModelopsError, Scrubber, SpecError
+from modelops.errors import Exit, ModelopsError, Scrubber, SpecError, printable
 
 # name -> (module, attribute, first sentence of its help), in the order `--help` lists them
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -87,15 +87,20 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "review",
         "A pull-request comment: the diff, the plan against every target, and replays.",
     ),
-    "plan": ("reconcile", "plan", "Show what apply would change on the target's Ollama hosts."),
+    "plan": ("reconcile", "plan", "Show what apply would change on the target."),
     "apply": (
         "reconcile",
         "apply",
-        "Make the target's Ollama hosts match the registry: pull missing bases, then create and "
-        "update models; delete owned models no longer defined only with --prune.",
+        "Make the target match the registry: pull missing bases, then create and update models; "
+        "delete owned models no longer defined only with --prune.",
     ),
     "reconcile": ("reconcile", "reconcile_alias", "The same as apply."),
     "status": ("reconcile", "status", "Each model on each host: in sync, drifted or missing."),
+    "adopt": (
+        "adopt",
+        "adopt",
+        "Write what people changed in Open WebUI back into the registry, one commit per model.",
+    ),
     "pull": (
         "reconcile",
         "pull",
@@ -105,7 +110,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "watch": (
         "watch",
         "watch",
-        "Watch the registry and reconcile each saved change into the targets' Ollama hosts.",
+        "Watch the registry and reconcile each saved change into the targets.",
     ),
     "export": (
         "exchange",
@@ -222,8 +227,8 @@ def _main(args: list[str], scrub: Scrubber) -> int:
     except ModelopsError as exc:
         if isinstance(exc, SpecError):
             for line in exc.lines():
-                click.echo(line, err=True)
-        click.echo(f"error: {exc.message}", err=True)
+                click.echo(printable(line), err=True)
+        click.echo(f"error: {printable(exc.message, lines=True)}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
@@ -269,7 +274,3 @@ def _crash_log(text: str) -> Path | None:
 def _usage(exc: click.UsageError) -> str:
     command = exc.ctx.command_path if exc.ctx else "modelops"
     return f"error: {exc.format_message().rstrip('.')} (see '{command} --help')"
-
-
-def run() -> None:
-    sys.exit(main())

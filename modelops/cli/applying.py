@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from modelops.cli.common import scrubber
-from modelops.errors import MASK, ConflictError, ModelopsError, UsageError
+from modelops.errors import MASK, ConflictError, ModelopsError, NotFoundError, UsageError
 from modelops.reconcile import guard, planfile
 from modelops.reconcile.plan import Plan
 from modelops.reconcile.planfile import SavedPlan
@@ -51,6 +51,8 @@ target_option = click.option(
     help="The target, as an option (the same as the TARGET argument).",
 )
 
+PLAN_LIMIT = 64 * 1024 * 1024  # a saved plan of thousands of models is a few MiB
+
 
 def one_target(argument: str | None, flag: str | None) -> str | None:
     if argument and flag and argument != flag:
@@ -70,7 +72,7 @@ def narrow(s: Session, models: tuple[str, ...]) -> None:
     known = set(s.desired) | s.registry.ids_in_history()
     unknown = [m for m in models if m not in known]
     if unknown:
-        raise UsageError(
+        raise NotFoundError(
             f"--model {unknown[0]}: no such model in the registry or its history "
             "(see 'modelops list')"
         )
@@ -98,17 +100,20 @@ def write_plan(path: str, saved: SavedPlan) -> None:
     try:  # secrets in host URLs are masked; apply finds the hosts again in the configuration
         write_atomic(Path(path), scrubber()(planfile.dumps(saved)).encode())
     except OSError as exc:
-        raise UsageError(f"cannot write the plan to {path}: {exc.strerror}") from None
+        raise ModelopsError(f"cannot write the plan to {path}: {exc.strerror}") from None
 
 
 def read_plan(path: str, registry: Registry) -> SavedPlan:
     """A saved plan; hosts whose credentials were masked when it was written are found again
     among the target's hosts as the registry configures them now."""
+    from modelops.registry.files import Unreadable, read_limited
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else "it is not text"
-        raise UsageError(f"cannot read the plan {path}: {why}") from None
+        text = read_limited(Path(path), PLAN_LIMIT).decode("utf-8")
+    except Unreadable as exc:
+        raise NotFoundError(f"cannot read the plan: {path} {exc}") from None
+    except UnicodeDecodeError:
+        raise ModelopsError(f"cannot read the plan {path}: it is not text") from None
     saved = planfile.loads(text, path)
     if MASK not in text:
         return saved

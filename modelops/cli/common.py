@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from modelops.errors import Scrubber, UsageError
+from modelops.errors import ModelopsError, Scrubber
 from modelops.registry.store import Registry, discover
 from modelops.spec.paths import CONFIG_FILE
 
@@ -66,10 +67,17 @@ def output_option(*choices: str) -> Callable[[F], F]:
 
 def lock_timeout() -> float:
     """Seconds to wait for another operation's lock (MODELOPS_LOCK_TIMEOUT, default 60)."""
+    text = os.environ.get("MODELOPS_LOCK_TIMEOUT", "60")
     try:
-        return float(os.environ.get("MODELOPS_LOCK_TIMEOUT", "60"))
+        seconds = float(text)
     except ValueError:
-        raise UsageError("MODELOPS_LOCK_TIMEOUT must be a number of seconds") from None
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ModelopsError(
+            f"MODELOPS_LOCK_TIMEOUT must be a number of seconds, 0 or more, got {text!r} "
+            "(unset it to wait 60 s)"
+        )
+    return seconds
 
 
 def open_registry(registry_dir: str | None) -> Registry:

@@ -15,7 +15,7 @@ from modelops.cli.common import (
     rev_option,
 )
 from modelops.cli.output import emit_json, say
-from modelops.errors import Exit, UsageError
+from modelops.errors import Exit, NotFoundError, UsageError
 from modelops.spec.avatar import AVATAR_MAX_BYTES
 
 
@@ -98,6 +98,20 @@ def _write(text: str, target: str | None) -> None:
     Path(target).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
 
 
+def _read_source(source: str, limit: int) -> tuple[bytes, str]:
+    """The bytes of the file to import (a file, a pipe, or - for stdin), never more than
+    `limit`, and the name the commit message gives it."""
+    from modelops.registry.files import Unreadable, read_limited, read_stream
+
+    try:
+        if source == "-":
+            return read_stream(sys.stdin.buffer, limit), "stdin"
+        return read_limited(Path(source), limit, streams=True), Path(source).name
+    except Unreadable as exc:
+        shown = "stdin" if source == "-" else source
+        raise NotFoundError(f"{shown} {exc} (give an Open WebUI export or a Modelfile)") from None
+
+
 def _id_map(pairs: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for pair in pairs:
@@ -155,6 +169,7 @@ def import_(
     """Import Open WebUI model JSON (any version; a file, or - for stdin) or a Modelfile.
     One commit for the whole import."""
     from modelops.exchange import importer
+    from modelops.exchange import source as documents
     from modelops.registry.transaction import Changeset
 
     options = importer.Options(
@@ -164,15 +179,9 @@ def import_(
         avatar_limit=avatar_limit * 1024,
         drop_bad_avatars=drop_bad_avatars,
     )
-    if source == "-":
-        raw, name = sys.stdin.buffer.read(), "stdin"
-    else:
-        try:
-            raw, name = Path(source).read_bytes(), Path(source).name
-        except OSError as exc:
-            raise UsageError(f"cannot read {source}: {exc.strerror}") from None
+    raw, name = _read_source(source, documents.MAX_FILE_BYTES)
     registry = open_registry(registry_dir)
-    document = importer.read_document(raw, source, options)
+    document = documents.read_document(raw, source, modelfile_id)
     with registry.transaction(lock_timeout()) as tx:
         result = importer.plan_import(tx.snapshot.require_valid(), document, name, options)
         change = Changeset(

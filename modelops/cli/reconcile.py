@@ -19,7 +19,7 @@ from modelops.cli.common import (
     work_tree_option,
 )
 from modelops.cli.output import emit_json, say, table
-from modelops.errors import Exit, UsageError
+from modelops.errors import Exit, ModelopsError
 from modelops.reconcile import guard, record, render, session
 from modelops.reconcile.plan import Plan
 from modelops.reconcile.session import Selection
@@ -140,7 +140,7 @@ def plan(
     models: tuple[str, ...],
     out_path: str | None,
 ) -> int:
-    """Show what apply would change on the target's Ollama hosts. Changes nothing."""
+    """Show what apply would change on the target. Changes nothing."""
     from modelops.reconcile import saved
 
     registry = open_registry(registry_dir)
@@ -149,8 +149,8 @@ def plan(
     with session.session(registry, selection) as s:
         _said(s)
         applying.narrow(s, models)
-        if out_path and s.kind != "ollama":
-            raise UsageError(
+        if out_path and s.kind != "ollama":  # the target's kind decides: not a usage error
+            raise ModelopsError(
                 "plan --out saves plans for Ollama targets; an Open WebUI target checks each "
                 "model's last change when it is applied instead (apply --force to overwrite)"
             )
@@ -195,7 +195,7 @@ def apply(
     force: bool,
     yes: bool,
 ) -> int:
-    """Make the target's Ollama hosts match the registry: pull missing bases, then create and
+    """Make the target match the registry: pull missing bases, then create and
     update models; delete owned models no longer defined only with --prune.
 
     With a FILE that 'plan --out' saved instead of a TARGET, apply exactly that plan, and
@@ -248,13 +248,19 @@ def _carry_out(
     output: str,
 ) -> int:
     """Narrow, check, show, ask, apply, report."""
+    from modelops.reconcile.apply import Interrupted
+
     applying.narrow(s, models)
     guard.check_deletes(s.plan, max_deletes, force)
     if output == "text":
         _print_plan(s.plan, output)
     applying.confirm(s.plan, yes)
+    interrupted: Interrupted | None = None
     with _reporter(len(s.hosts) > 1) as reporter:
-        outcomes = session.apply(s, reporter, parallelism)
+        try:
+            outcomes = session.apply(s, reporter, parallelism, on_interrupt=_stopping)
+        except Interrupted as exc:  # report what was done, then exit 130
+            outcomes, interrupted = exc.outcomes, exc
     if output == "json":
         emit_json(render.as_json(s.plan, outcomes))
     elif output == "markdown":
@@ -262,11 +268,21 @@ def _carry_out(
         click.echo("\n" + render.report(s.plan, outcomes), nl=False)
     elif outcomes:
         click.echo(render.report(s.plan, outcomes), nl=False)
-    elif not s.plan.errors:
+    elif not s.plan.errors and interrupted is None:
         say("Nothing to do: every model is in sync.")
     _unreachable(s.plan)
+    if interrupted is not None:
+        raise interrupted
     failed = s.plan.errors or any(not o.ok for o in outcomes)
     return Exit.FAILURE if failed else Exit.OK
+
+
+def _stopping(running: int, grace: float) -> None:
+    click.echo(
+        f"interrupted: starting nothing new; waiting up to {grace:g} s for {running} running "
+        "change(s) to finish (Ctrl-C again to stop at once)",
+        err=True,
+    )
 
 
 reconcile_alias = click.Command(

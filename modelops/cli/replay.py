@@ -12,7 +12,7 @@ import click
 
 from modelops.cli.common import output_option, scrubber
 from modelops.cli.output import note
-from modelops.errors import Exit, UsageError
+from modelops.errors import Exit, ModelopsError, NotFoundError, UsageError
 
 ollama_host_option = click.option(
     "--ollama-host",
@@ -52,12 +52,13 @@ def make_resolver(
     from modelops.reconcile.session import Selection, resolve_target
     from modelops.registry.store import Registry
     from modelops.replay.resolve import Endpoints, Resolver
+    from modelops.spec.urls import url_problem
     from modelops.targets.ollama import OllamaHost
 
     registry: Registry | None = None
     try:
         registry = open_registry(registry_dir)
-    except UsageError:
+    except NotFoundError:  # no registry: only Ollama and endpoint models, then
         if registry_dir:
             raise
     config = registry.load().config if registry else None
@@ -72,6 +73,12 @@ def make_resolver(
             hosts.append(OllamaHost(target.hosts[0], timeout=max(target.timeout, 300.0)))
         return hosts[0]
 
+    for flag, env, url in (
+        ("--openai-url", "OPENAI_BASE_URL", openai_url),
+        ("--openwebui-url", "OPENWEBUI_URL", openwebui_url),
+    ):
+        if url is not None and (why := url_problem(url)):
+            raise UsageError(f"{flag} (or {env}): {why}")
     endpoints = Endpoints(
         ollama,
         openai_url,
@@ -139,7 +146,7 @@ def replay(
     conversation, images = conversation_file.load(path, source)
     wanted = [m.strip() for m in (models or "").split(",") if m.strip()]
     if wanted and conversation.pinned:
-        raise UsageError(
+        raise ModelopsError(
             f"{source} pins its turns to models (switch mode); --models only picks the models "
             "for a conversation without pins"
         )

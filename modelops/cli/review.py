@@ -12,7 +12,7 @@ import click
 from modelops.cli import reviewing
 from modelops.cli.common import open_registry, registry_option, scrubber
 from modelops.cli.output import emit_json
-from modelops.errors import Exit, UsageError
+from modelops.errors import Exit, ModelopsError
 
 if TYPE_CHECKING:
     from modelops.review.diff import Image
@@ -93,7 +93,7 @@ def _write(path: str, text: str) -> None:
     try:
         Path(path).write_text(scrubber()(text), encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+        raise ModelopsError(f"cannot write {path}: {exc.strerror}") from None
 
 
 @click.command()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from modelops.errors import Problem, UsageError
+from modelops.errors import GitError, Problem
 
 if TYPE_CHECKING:
     from modelops.registry.snapshot import Snapshot
@@ -40,7 +40,7 @@ def _revisions(registry: Registry, base: str | None, head: str | None) -> tuple[
         left, _, right = base.partition("...")
         found = registry.fork_point(left or "HEAD", right or "HEAD")
         if found is None:
-            raise UsageError(f"{left} and {right} share no history")
+            raise GitError(f"{left} and {right} share no history")
         return found, f"{found[:10]} (merge base of {left} and {right or 'HEAD'})", right or "HEAD"
     if base and head is None and ".." in base:
         base, _, head = base.partition("..")

@@ -33,8 +33,8 @@ def seconds(text: str) -> float:
     return float(found[1]) * _UNITS[found[2] or "s"]
 
 
-def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
-    return seconds(value)
+def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    return None if value is None else seconds(value)
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -74,6 +74,13 @@ def parse_address(text: str) -> tuple[str, int]:
     help="Quiet time after a save before acting; a burst of saves is acted on once.",
 )
 @click.option(
+    "--adopt-interval",
+    callback=_duration,
+    metavar="DURATION",
+    help="How often to adopt edits made in Open WebUI (its targets only): one commit per "
+    "model. Every full reconcile adopts first, so it never reverts them.",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
     default="text",
@@ -95,17 +102,19 @@ def watch(
     follow: str | None,
     interval: float,
     debounce: float,
+    adopt_interval: float | None,
     log_format: str,
     status_addr: str | None,
 ) -> int:
-    """Watch the registry and reconcile each saved change into the targets' Ollama hosts.
+    """Watch the registry and reconcile each saved change into the targets.
 
     Unlike apply, which deploys the registry as committed, watch deploys the work tree as it is
     saved: that is its job. Bursts of saves (an editor, a git checkout) are acted on once. Only
     the models that changed, and the models built on them, are reconciled; every --interval
     everything is, which repairs changes made on the hosts by hand. A file that cannot be read
     or is invalid is reported with its place and left out: the last good version of its model
-    stays live, and nothing is deleted because of it.
+    stays live, and nothing is deleted because of it. With --adopt-interval, edits made in an
+    Open WebUI target's UI are committed to the registry instead of being repaired.
 
     Logs go to stderr. SIGTERM or Ctrl-C stops it: the current call finishes (or is abandoned
     after the target's timeout) and it exits 0.
@@ -121,7 +130,7 @@ def watch(
     branch = following.Branch.parse(follow) if follow else None
     if branch is not None:
         following.check(registry.repo, branch)
-    _check_targets(registry, target_names, hosts)
+    _check_targets(registry, target_names, hosts, adopt_interval is not None)
     address = parse_address(status_addr) if status_addr else None
     options = Options(
         targets=tuple(target_names) or (None,),
@@ -135,6 +144,8 @@ def watch(
         quiet=debounce,
         longest=max(2.0, debounce * 5),
         name=f"modelops watch on {socket.gethostname()}",
+        adopt_every=adopt_interval,
+        environ=dict(os.environ),
     )
     journal = EventLog(sys.stderr, as_json=log_format == "json")
     status = Status()
@@ -156,16 +167,29 @@ def watch(
             server.stop()
 
 
-def _check_targets(registry: Registry, names: tuple[str, ...], hosts: tuple[str, ...]) -> None:
-    """Refuse target names modelops.yaml does not have (when it can be read now)."""
-    from modelops.reconcile.session import Selection, resolve_target
+def _check_targets(
+    registry: Registry, names: tuple[str, ...], hosts: tuple[str, ...], adopting: bool
+) -> None:
+    """Refuse target names modelops.yaml does not have (when it can be read now), and
+    --adopt-interval when none of them is an Open WebUI target."""
+    from modelops.reconcile.session import Selection, choose, resolve_target
+    from modelops.spec.config import OpenWebUITargetConfig
 
     config = registry.load().config
     if config is None:
         return  # the watcher reports the broken file and waits for it to be fixed
-    for name in names or (None,):
-        # names only: dns:// hosts are resolved on every reconcile, not now
-        resolve_target(config, Selection(name, hosts), lambda host, port: [(host, port)])
+    chosen = [choose(config, Selection(name)) for name in names or (None,)]
+    for name, found in chosen:
+        if not isinstance(found, OpenWebUITargetConfig):
+            # names only: dns:// hosts are resolved on every reconcile, not now
+            resolve_target(config, Selection(name, hosts), lambda host, port: [(host, port)])
+    if adopting and not any(isinstance(found, OpenWebUITargetConfig) for _, found in chosen):
+        shown = ", ".join(name for name, _ in chosen)
+        raise UsageError(
+            f"--adopt-interval adopts edits made in Open WebUI, and {shown} "
+            f"{'is not an Open WebUI target' if len(chosen) == 1 else 'are not Open WebUI targets'}"
+            " (name one, or leave the option out)"
+        )
 
 
 def _run(watcher: Watcher, registry: Registry) -> int:

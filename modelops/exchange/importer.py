@@ -8,12 +8,11 @@ the result is the report plus the files to write, which the caller commits.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from modelops.errors import ModelopsError, Problem, SpecError, UsageError
+from modelops.errors import ModelopsError, Problem, SpecError, printable
 from modelops.exchange import modelfile
 from modelops.exchange import openwebui_import as owui
 from modelops.exchange import openwebui_shapes as shapes
@@ -44,7 +43,6 @@ class Destination(Protocol):
 Status = Literal["imported", "updated", "unchanged", "skipped"]
 Conflict = Literal["skip", "overwrite", "fail"]
 CONFLICTS: dict[str, Conflict] = {"skip": "skip", "overwrite": "overwrite", "fail": "fail"}
-MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -58,6 +56,8 @@ class Line:
     reason: str = ""
     notes: list[str] = field(default_factory=list)
     error: bool = False  # skipped because the entry is wrong, not by choice
+    base: str | None = field(default=None, repr=False)  # what it is imported on
+    avatar: str | None = field(default=None, repr=False)  # the avatar file it shows
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -78,45 +78,6 @@ class Options:
     modelfile_id: str | None = None
     avatar_limit: int = AVATAR_MAX_BYTES
     drop_bad_avatars: bool = False
-
-
-def read_document(raw: bytes, shown: str, options: Options) -> Any:
-    """The parsed JSON, or a Modelfile as a one-record document."""
-    if len(raw) > MAX_FILE_BYTES:
-        raise ModelopsError(f"{shown}: the file is over {MAX_FILE_BYTES // 2**20} MiB")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ModelopsError(
-            f"{shown}: not UTF-8 text (an Open WebUI export or a Modelfile)"
-        ) from None
-    if text.lstrip()[:1] in ("[", "{"):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            problem = Problem(shown, exc.lineno, exc.colno, "", f"not valid JSON: {exc.msg}")
-            raise SpecError([problem]) from None
-    if options.modelfile_id is None:
-        raise UsageError(
-            f"{shown} is not JSON; to import it as a Modelfile, name the model with --id NAME"
-        )
-    try:
-        parsed = modelfile.parse(text)
-    except modelfile.ModelfileError as exc:
-        raise SpecError([Problem(shown, exc.line, 0, "", f"Modelfile: {exc}")]) from None
-    params = dict(parsed.data.get("parameters", {}))
-    for key in ("system", "template"):
-        if key in parsed.data:
-            params[key] = parsed.data[key]
-    ollama = {k: parsed.data[k] for k in ("messages", "license") if k in parsed.data}
-    return {
-        "id": options.modelfile_id,
-        "name": options.modelfile_id,
-        "base_model_id": parsed.data["base"],
-        "params": params,
-        "meta": {"ollama": ollama} if ollama else {},
-        "_modelfile": parsed,
-    }
 
 
 @dataclass(frozen=True)
@@ -158,7 +119,9 @@ def plan_import(snapshot: Destination, document: Any, source: str, options: Opti
         model_id = mapped[entry.position]
         line = _convert(snapshot, entry, model_id, bases, options, writes, owners)
         lines.append(line)
-    _drop_invalid(snapshot, lines, writes, owners)
+    file_ids = {mid: pos for pos, mid in mapped.items()}
+    file_ids.update((ln.source, ln.position) for ln in lines if ln.error and ln.source)
+    _drop_invalid(snapshot, lines, writes, owners, file_ids)
     lines.sort(key=lambda ln: ln.position)
     if options.on_conflict == "fail":
         clashes = [ln for ln in lines if ln.reason.startswith("exists")]
@@ -180,7 +143,14 @@ def _identify(entry: shapes.Entry, options: Options, first: dict[str, int]) -> L
         )
     source = entry.source_id
     if not source:
-        return Line(entry.position, "", "skipped", reason="no id", error=True)
+        return Line(entry.position, "", "skipped", reason="the entry has no id", error=True)
+    if entry.record is not None and owui.is_override(entry.record) and source not in options.id_map:
+        new = owui.slug(source) if owui.slug(source) != source else f"{source}-custom"
+        reason = (
+            f"{owui.override_reason(entry.record)}; to keep its settings as a model based on "
+            f"it: --map-id '{source}={new}'"
+        )
+        return Line(entry.position, source, "skipped", reason=reason)
     model_id = options.id_map.get(source, source)
     if not names.is_valid_id(model_id):
         hint = f"--map-id '{source}={owui.slug(source)}'"
@@ -215,7 +185,9 @@ def _convert(
     assert entry.record is not None
     record = dict(entry.record)
     base = record.get("base_model_id")
-    if isinstance(base, str):
+    if owui.is_override(record):  # mapped: a workspace model on the model it overrode
+        record["id"], record["base_model_id"] = model_id, entry.source_id
+    elif isinstance(base, str):
         record["base_model_id"] = options.id_map.get(base, base)
     try:
         definition = owui.to_definition(
@@ -242,6 +214,7 @@ def _convert(
     data = {k: data[k] for k in FIELDS if k in data}
     path = model_path(model_id)
     line = Line(entry.position, entry.source_id, "imported", model_id, notes=notes)
+    line.base, line.avatar = data.get("base"), avatar_path
     if existing is None and snapshot.read(path) is None:
         writes[path] = render_new(data)
         owners[path] = entry.position
@@ -320,10 +293,16 @@ def _drop_invalid(
     lines: list[Line],
     writes: dict[str, bytes | None],
     owners: dict[str, int],
+    file_ids: Mapping[str, int],
 ) -> None:
-    """Entries whose files do not validate (on their own or with the rest) are skipped."""
+    """Entries whose files do not validate (on their own or with the rest) are skipped, and
+    so are entries based on an entry of the file that is skipped: imported on their own, the
+    base's id would name an Ollama model instead."""
     by_position = {ln.position: ln for ln in lines}
     while writes:
+        while orphans := _orphans(snapshot, lines, file_ids):
+            for line in orphans:
+                _skip(line, writes, owners, lines)
         problems = snapshot.with_changes(writes).problems
         if not problems:
             return
@@ -333,22 +312,56 @@ def _drop_invalid(
         for position in culprits:
             line = by_position[position]
             own = [pr for pr in problems if pr.path.endswith(model_path(line.model or ""))]
-            line.status, line.error = "skipped", True
-            line.reason = "; ".join(
+            reason = "; ".join(
                 f"{pr.key}: {pr.message}" if pr.key else pr.message for pr in own[:3]
             )
-            for path in [p for p, owner in owners.items() if owner == position]:
-                writes.pop(path, None)
-                owners.pop(path)
+            _skip(line, writes, owners, lines, reason)
+
+
+def _orphans(snapshot: Destination, lines: list[Line], file_ids: Mapping[str, int]) -> list[Line]:
+    """Entries to import whose base is an entry of this file that is not imported."""
+    kept = {ln.model for ln in lines if ln.status != "skipped"}
+    out = []
+    for line in lines:
+        base = line.base
+        if line.status not in ("imported", "updated") or base is None or base in kept:
+            continue
+        if base in file_ids and base not in snapshot.models:
+            line.reason = f"its base {base!r} is entry #{file_ids[base]}, which is skipped"
+            out.append(line)
+    return out
+
+
+def _skip(
+    line: Line,
+    writes: dict[str, bytes | None],
+    owners: dict[str, int],
+    lines: list[Line],
+    reason: str | None = None,
+) -> None:
+    """Take an entry out of the import; an avatar it shares with another goes to that one."""
+    line.status, line.error = "skipped", True
+    if reason is not None:
+        line.reason = reason
+    for path in [p for p, owner in owners.items() if owner == line.position]:
+        heir = next(
+            (ln for ln in lines if ln.status != "skipped" and ln.avatar == path and ln is not line),
+            None,
+        )
+        if heir is not None:
+            owners[path] = heir.position
+            continue
+        writes.pop(path, None)
+        owners.pop(path)
 
 
 def render_line(line: Line) -> str:
-    name = line.model or line.source or "?"
+    name = printable(line.model or line.source or "(no id)")
     head = f"{line.status:<9}  #{line.position:<3} {name}"
     if line.source and line.model and line.source != line.model:
-        head += f" (from '{line.source}')"
+        head += f" (from {line.source!r})"
     if line.reason:
-        head += f": {line.reason}"
+        head += f": {printable(line.reason)}"
     if line.notes:
-        head += f" [{'; '.join(line.notes)}]"
+        head += f" [{printable('; '.join(line.notes))}]"
     return head

@@ -77,9 +77,12 @@ def avatar_uri(registry: Exported, spec: ModelSpec) -> str | None:
 
 
 def dumps(value: Any, pretty: bool) -> str:
+    """JSON as Open WebUI writes it. NaN and infinities never validate; should one slip
+    through, this fails (allow_nan=False) rather than write what no JSON reader takes."""
     if pretty:
-        return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)  # as Open WebUI saves it
+        return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    # compact, as Open WebUI saves it
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def base_model_id(base: str, registry_ids: Mapping[str, object]) -> str:

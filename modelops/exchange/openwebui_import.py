@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelops.exchange import avatars
+from modelops.exchange.openwebui_access import access_of, as_list
 from modelops.exchange.openwebui_shapes import EntryError, NotAModel
 from modelops.spec import names
 from modelops.spec.avatar import ImageError, check_image
@@ -51,13 +52,8 @@ def to_definition(
     if name is not None and not isinstance(name, str):
         raise EntryError(f"name: expected a string, got {describe(name)}")
     base = record.get("base_model_id")
-    if base is None:
-        raise NotAModel("a base-model override (no base_model_id), not a workspace model")
-    if base == record.get("id"):
-        raise NotAModel(
-            "base_model_id is the model's own id, which Open WebUI reads as a base-model "
-            "override, not a workspace model"
-        )
+    if base is None or base == record.get("id"):
+        raise NotAModel(override_reason(record))
     if not isinstance(base, str) or not base.strip():
         raise EntryError(f"base_model_id: expected a model name, got {describe(base)}")
     if name and name != model_id:
@@ -70,14 +66,33 @@ def to_definition(
             raise EntryError(f"{label}: expected an object, got {describe(value)}")
     _from_params(dict(params or {}), out)
     _from_meta(dict(meta or {}), out, avatar_limit, drop_bad_avatars)
-    access = _access(record)
+    access = access_of(record, out.notes)
     if access:
         out.data["access"] = access
-    if record.get("is_active") is False:
+    if _flag("is_active", record.get("is_active")) is False:
         out.data["active"] = False
     if record.get("background_image_data"):
         out.notes.append("background image not kept (modelops has no field for it)")
     return out
+
+
+def is_override(record: Mapping[str, Any]) -> bool:
+    """An admin's override of a base model (its name, prompt or parameters in Open WebUI's
+    admin panel): stored without a base_model_id, or with the model's own id as its base."""
+    base = record.get("base_model_id")
+    return base is None or base == record.get("id")
+
+
+def override_reason(record: Mapping[str, Any]) -> str:
+    model = record.get("id")
+    return f"an admin override of the base model {model!r} (Admin > Models), not a workspace model"
+
+
+def _flag(key: str, value: Any) -> bool | None:
+    """A true/false field: JSON true or false, or absent (null); never the text "false"."""
+    if value is None or isinstance(value, bool):
+        return value
+    raise EntryError(f"{key}: expected true or false, got {describe(value)}")
 
 
 def _base(base: str, registry_bases: set[str]) -> str:
@@ -139,15 +154,15 @@ def _from_meta(meta: dict[str, Any], out: Definition, avatar_limit: int, drop_ba
         ):  # fmt: skip
             continue
         if key == "description":
-            if value:
+            if value is not None and value != "":
                 data["description"] = _text(key, value)
         elif key == "profile_image_url":
             _avatar(value, out, avatar_limit, drop_bad)
         elif key == "tags":
-            if isinstance(value, list):
+            if value is not None:
                 data["tags"] = _tags(value)
         elif key == "hidden":
-            if value is True:
+            if _flag("meta.hidden", value):
                 data["hidden"] = True
         elif key == "suggestion_prompts":
             if value is not None:
@@ -156,7 +171,7 @@ def _from_meta(meta: dict[str, Any], out: Definition, avatar_limit: int, drop_ba
             data["knowledge"] = _knowledge(value, out.notes)
         elif key in ("toolIds", "filterIds", "actionIds"):
             if value is not None:
-                items = _list(key, value)
+                items = as_list(key, value)
                 data[MANAGED_META[key]] = [_text(f"{key}[{i}]", v) for i, v in enumerate(items)]
         elif key == "capabilities":
             data["capabilities"] = _capabilities(value, out.notes)
@@ -193,39 +208,40 @@ def _text(key: str, value: Any) -> str:
     return value
 
 
-def _list(key: str, value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise EntryError(f"meta.{key}: expected a list, got {describe(value)}")
-    return value
-
-
 def _tags(value: Any) -> list[str]:
     out: list[str] = []
-    for item in value if isinstance(value, list) else []:
+    for i, item in enumerate(as_list("tags", value)):
         name = item.get("name") if isinstance(item, dict) else item
-        if isinstance(name, str) and name.strip() and name.strip() not in out:
+        if not isinstance(name, str):
+            shown = "a tag without a name" if isinstance(item, dict) else describe(item)
+            raise EntryError(f'meta.tags[{i}]: expected {{"name": "..."}}, got {shown}')
+        if name.strip() and name.strip() not in out:
             out.append(name.strip())
     return out
 
 
 def _suggestions(value: Any) -> list[dict[str, str]]:
     out = []
-    for item in _list("suggestion_prompts", value):
-        if not isinstance(item, dict) or not str(item.get("content") or "").strip():
+    for i, item in enumerate(as_list("suggestion_prompts", value)):
+        key = f"suggestion_prompts[{i}]"
+        if not isinstance(item, dict):
+            raise EntryError(f"meta.{key}: expected an object, got {describe(item)}")
+        content = item.get("content")
+        if content is None or (isinstance(content, str) and not content.strip()):
             continue  # Open WebUI drops empty prompts too
-        entry = {"prompt": str(item["content"])}
+        entry = {"prompt": _text(f"{key}.content", content)}
         title = item.get("title")
         titles = title if isinstance(title, list) else [title]
         for label, text in zip(("title", "subtitle"), titles, strict=False):
-            if isinstance(text, str) and text:
-                entry[label] = text
+            if text is not None and text != "":
+                entry[label] = _text(f"{key}.title", text)
         out.append(entry)
     return out
 
 
 def _knowledge(value: Any, notes: list[str]) -> list[dict[str, Any]]:
     out = []
-    for i, item in enumerate(_list("knowledge", value)):
+    for i, item in enumerate(as_list("knowledge", value)):
         if not isinstance(item, dict):
             raise EntryError(f"meta.knowledge[{i}]: expected an object, got {describe(item)}")
         ref = {k: item[k] for k in KNOWLEDGE_KEYS if item.get(k) is not None}
@@ -279,43 +295,3 @@ def _avatar(value: Any, out: Definition, limit: int, drop_bad: bool) -> None:
                 f"meta.profile_image_url: {exc} (--drop-bad-avatars imports it without one)"
             ) from None
         out.notes.append(f"avatar dropped: {exc}")
-
-
-def _access(record: Mapping[str, Any]) -> dict[str, Any]:
-    if "access_grants" in record and isinstance(record["access_grants"], list):
-        triples = [
-            (g.get("principal_type"), g.get("principal_id"), g.get("permission"))
-            for g in record["access_grants"]
-            if isinstance(g, dict)
-        ]
-    elif "access_control" in record:
-        control = record["access_control"]
-        if control is None:
-            triples = [("user", "*", "read")]  # legacy null meant public
-        elif isinstance(control, dict):
-            triples = [
-                (kind, who, permission)
-                for permission in ("read", "write")
-                for kind, key in (("group", "group_ids"), ("user", "user_ids"))
-                for who in (control.get(permission) or {}).get(key) or []
-            ]
-        else:
-            triples = []
-    else:
-        return {}
-    access: dict[str, Any] = {}
-    for kind, who, permission in triples:
-        if (
-            not isinstance(who, str)
-            or permission not in ("read", "write")
-            or kind not in ("user", "group")
-        ):
-            continue
-        if (kind, who, permission) == ("user", "*", "read"):
-            access["public"] = True
-            continue
-        level = access.setdefault(permission, {"groups": [], "users": []})
-        bucket = level["groups" if kind == "group" else "users"]
-        if who not in bucket:
-            bucket.append(who)
-    return access

@@ -54,15 +54,19 @@ def _entry(position: int, item: Any) -> Entry:
         return Entry(position, None, f"expected an object, got {describe(item)}", error=True)
     if isinstance(item.get("info"), dict) and item["info"].get("id"):
         return Entry(position, dict(item["info"]))  # a 0.3-0.5 /api/models wrapper
+    named = {"id": item.get("id")}  # what a skipped entry is reported by
+    if "id" in item and not isinstance(item["id"], str):
+        return Entry(position, None, f"id: expected a string, got {describe(item['id'])}", True)
     if item.get("owned_by") == "arena":
-        return Entry(position, None, "an arena model, not a workspace model")
+        return Entry(position, named, "an arena model, not a workspace model")
     if "tagName" in item and "content" in item:
         try:
             return Entry(position, _from_modelfile_entry(item))
         except EntryError as exc:
             return Entry(position, {"id": item.get("tagName")}, str(exc), error=True)
     if "object" in item and "base_model_id" not in item:
-        return Entry(position, None, "a provider model from the admin panel, not a workspace model")
+        reason = "a provider model from the admin panel, not a workspace model"
+        return Entry(position, named, reason)
     return Entry(position, dict(item))
 
 

@@ -6,12 +6,14 @@ Nothing here parses flags or prints: callers pass values in and render what come
 from __future__ import annotations
 
 import contextlib
+import functools
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from modelops.errors import ModelopsError, UsageError
+from modelops.errors import ModelopsError, NotFoundError, UsageError
 from modelops.reconcile import apply as applying
 from modelops.reconcile import observe, record, webui
 from modelops.reconcile.desired import Desired, clashes, desired_models
@@ -21,6 +23,7 @@ from modelops.registry.snapshot import Snapshot
 from modelops.registry.store import Registry
 from modelops.spec import names
 from modelops.spec.config import Config, OllamaTargetConfig, OpenWebUITargetConfig, TargetConfig
+from modelops.spec.urls import url_problem
 from modelops.targets.base import Outcome
 from modelops.targets.discovery import Resolver, expand, system_resolver
 from modelops.targets.ollama import OllamaHost, Retry, normalize_host
@@ -112,7 +115,7 @@ def choose(config: Config | None, selection: Selection) -> tuple[str, TargetConf
     if not targets and chosen in (None, "local"):
         return "local", None
     if chosen not in targets:
-        raise UsageError(f"no target '{chosen}' in modelops.yaml (targets: {listed or 'none'})")
+        raise NotFoundError(f"no target '{chosen}' in modelops.yaml (targets: {listed or 'none'})")
     return str(chosen), targets[chosen]
 
 
@@ -122,13 +125,16 @@ def resolve_target(
     """Hosts come from the selection, then the target in modelops.yaml, then OLLAMA_HOST, then
     127.0.0.1:11434. Without any targets in modelops.yaml there is one implicit target,
     `local`. A `dns://NAME` host is resolved now, to every address NAME has."""
+    for url in selection.hosts:
+        if why := url_problem(url, bare=True):
+            raise UsageError(f"Ollama host {why}")
     chosen, found = choose(config, selection)
     if found is None:
-        urls = list(selection.hosts) or [selection.env_host or ""]
+        urls = list(selection.hosts) or [_env_host(selection)]
         return ResolvedTarget("local", _hosts(urls, resolve), prune=selection.prune)
     if not isinstance(found, OllamaTargetConfig):
-        raise UsageError(f"target '{chosen}' is an Open WebUI target; this needs an Ollama one")
-    urls = list(selection.hosts) or found.host_list(selection.env_host or "")
+        raise ModelopsError(f"target '{chosen}' is an Open WebUI target; this needs an Ollama one")
+    urls = list(selection.hosts) or found.host_list(_env_host(selection))
     return ResolvedTarget(
         chosen,
         _hosts(urls, resolve),
@@ -137,6 +143,14 @@ def resolve_target(
         found.timeout,
         found.retries,
     )
+
+
+def _env_host(selection: Selection) -> str:
+    """OLLAMA_HOST as the caller read it ("" when unset), checked when it is used."""
+    host = selection.env_host or ""
+    if host.strip() and (why := url_problem(host, bare=True)):
+        raise ModelopsError(f"OLLAMA_HOST {why} (correct it, or unset it for 127.0.0.1:11434)")
+    return host
 
 
 def _hosts(urls: Sequence[str], resolve: Resolver) -> tuple[str, ...]:
@@ -202,9 +216,12 @@ def session(
     web = webui.webui_target(name, found, selection.prune)
     server = webui.connect(web, selection.environ, selection.force)
     mark = registry.name(snapshot.config)
+    dirty = source.rev is None and bool(source.uncommitted)  # marked as such: adopt must know
     try:
         if web.ollama is None:
-            host_plan = webui.plan_host(server, snapshot, mark, source.commit, web.prune)
+            host_plan = webui.plan_host(
+                server, snapshot, mark, source.commit, web.prune, work_tree=dirty
+            )
             target = ResolvedTarget(name, (web.url,), None, web.prune, web.timeout, 1)
             the_plan = Plan(name, (host_plan,), web.prune)
             yield Session(
@@ -224,7 +241,9 @@ def session(
         inner = replace(selection, target=web.ollama)
         with _ollama(registry, snapshot, source, inner, resolve, said) as s:
             wrapped = {model_id: d.name for model_id, d in s.desired.items()}
-            host_plan = webui.plan_host(server, snapshot, mark, source.commit, web.prune, wrapped)
+            host_plan = webui.plan_host(
+                server, snapshot, mark, source.commit, web.prune, wrapped, dirty
+            )
             s.plan = Plan(name, (*s.plan.hosts, host_plan), s.plan.prune or web.prune)
             s.target = replace(s.target, name=name, hosts=(*s.target.hosts, web.url))
             s.hosts = [*s.hosts, server]
@@ -288,15 +307,29 @@ def _sparing(owned: Callable[[str], bool], kept: Scope) -> Callable[[str], bool]
     return deletable
 
 
-def apply(s: Session, reporter: applying.Reporter, workers: int) -> list[Outcome]:
+def apply(
+    s: Session,
+    reporter: applying.Reporter,
+    workers: int,
+    *,
+    stop: threading.Event | None = None,
+    on_interrupt: applying.OnInterrupt | None = None,
+) -> list[Outcome]:
     """Carry out the session's plan. On Ollama, then record the digests of what was made or
     verified and the commit applied; wrapped by Open WebUI, Ollama goes first, and a model
-    whose Ollama part failed is not wrapped."""
+    whose Ollama part failed is not wrapped.
+
+    Interrupted (Ctrl-C, or `stop`): running changes get the target's timeout to finish,
+    `applying.Interrupted` carries what was done, and nothing is recorded, so the next plan
+    inspects what this run touched."""
+    run = functools.partial(
+        applying.apply, grace=s.target.timeout, stop=stop, on_interrupt=on_interrupt
+    )
     if s.kind == "openwebui":
-        return applying.apply(s.plan, s.hosts, reporter, workers) if s.plan.pending else []
+        return run(s.plan, s.hosts, reporter, workers) if s.plan.pending else []
     ollama = [h for h in s.plan.hosts if h.product == "Ollama"]
     ollama_plan = Plan(s.plan.target, tuple(ollama), s.plan.prune)
-    outcomes = _apply_ollama(s, ollama_plan, s.hosts[: len(ollama)], reporter, workers)
+    outcomes = _apply_ollama(s, ollama_plan, s.hosts[: len(ollama)], reporter, workers, run)
     if s.kind != "combined":
         return outcomes
     failed = {o.change.model for o in outcomes if not o.ok and o.change.model}
@@ -314,16 +347,21 @@ def apply(s: Session, reporter: applying.Reporter, workers: int) -> list[Outcome
         reporter.finished(outcome)
     web_plan = Plan(s.plan.target, tuple(kept), s.plan.prune)
     if web_plan.pending:
-        outcomes += applying.apply(web_plan, s.hosts[len(ollama) :], reporter, workers)
+        outcomes += run(web_plan, s.hosts[len(ollama) :], reporter, workers)
     return outcomes + skipped
 
 
 def _apply_ollama(
-    s: Session, the_plan: Plan, hosts: list[Any], reporter: applying.Reporter, workers: int
+    s: Session,
+    the_plan: Plan,
+    hosts: list[Any],
+    reporter: applying.Reporter,
+    workers: int,
+    run: Callable[..., list[Outcome]],
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
     if the_plan.pending:
-        outcomes = applying.apply(the_plan, hosts, reporter, workers)
+        outcomes = run(the_plan, hosts, reporter, workers)
     records = observe.new_records(the_plan, s.desired, hosts, s.records, outcomes, s.observed)
     path = s.registry.state_file(record.FILE)
     applied = record.load_applied(path)

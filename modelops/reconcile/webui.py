@@ -68,6 +68,7 @@ def plan_host(
     commit: str | None,
     prune: bool,
     wrapped: Mapping[str, str] | None = None,
+    work_tree: bool = False,
 ) -> HostPlan:
     """The plan for one Open WebUI. `wrapped` maps each model to the Ollama model made for
     it when the target wraps an Ollama target. A name that does not resolve on this server
@@ -89,7 +90,7 @@ def plan_host(
         live = server.models() + [r for r in server.base_overrides() if marked(r, registry_name)]
     except TargetError as exc:
         return HostPlan(server.url, "", (), error=exc.message, product=PRODUCT)
-    planned = plan_webui(server.url, desired, live, registry_name, commit, prune)
+    planned = plan_webui(server.url, desired, live, registry_name, commit, prune, work_tree)
     applied = {str(r["meta"][MARKER].get("commit")) for r in live if marked(r, registry_name)}
     return HostPlan(
         server.url,

@@ -119,9 +119,26 @@ def marked(record: Mapping[str, Any], registry: str) -> bool:
     return isinstance(marker, dict) and marker.get("registry") == registry
 
 
-def with_marker(form: Mapping[str, Any], registry: str, commit: str | None) -> dict[str, Any]:
+def copied(record: Mapping[str, Any]) -> bool:
+    """Whether the record is a copy made in Open WebUI of a model modelops made: the copy
+    keeps the marker, which names the model it was made for. Not modelops's to delete."""
+    meta = record.get("meta")
+    marker = meta.get(MARKER) if isinstance(meta, dict) else None
+    made_for = marker.get("model") if isinstance(marker, dict) else None
+    return made_for is not None and made_for != record.get("id")
+
+
+def with_marker(
+    form: Mapping[str, Any], registry: str, commit: str | None, work_tree: bool = False
+) -> dict[str, Any]:
+    """The record with the marker: the registry, the commit applied (and whether uncommitted
+    changes of a work tree went with it), and the model's id (a copy made in the UI keeps the
+    marker, and so names the model it was copied from)."""
     out = dict(form)
-    out["meta"] = {**form["meta"], MARKER: {"registry": registry, "commit": commit}}
+    marker: dict[str, Any] = {"registry": registry, "commit": commit, "model": form["id"]}
+    if work_tree:
+        marker["work_tree"] = True
+    out["meta"] = {**form["meta"], MARKER: marker}
     return out
 
 
@@ -177,7 +194,20 @@ def _shown(key: str, value: Any) -> Any:
     return value
 
 
-def _seen(record: Mapping[str, Any]) -> list[Any]:
+def _why(marker: Mapping[str, Any], commit: str | None) -> str:
+    """Why a marked model needs an update: the UI changed it (drift) when it was last applied
+    from exactly what is planned now, else the registry moved on since."""
+    then = marker.get("commit")
+    if then == commit and not marker.get("work_tree"):
+        return "changed in Open WebUI (drift)"
+    if marker.get("work_tree"):
+        return f"differs from the registry (last applied from a work tree on {str(then)[:10]})"
+    if not isinstance(then, str) or not then:
+        return "differs from the registry"
+    return f"differs from the registry (last applied from {then[:10]})"
+
+
+def seen(record: Mapping[str, Any]) -> list[Any]:
     """What says a record changed since the plan: its version and when it was saved."""
     return [record.get("version_id"), record.get("updated_at")]
 
@@ -196,6 +226,7 @@ def plan_webui(
     registry: str,
     commit: str | None,
     prune: bool,
+    work_tree: bool = False,
 ) -> WebUIPlan:
     """Creates and updates in id order, then deletes of managed models no longer defined."""
     by_id = {str(r.get("id")): r for r in live}
@@ -203,7 +234,7 @@ def plan_webui(
     for model_id, form in desired.items():
         found = by_id.get(model_id)
         if found is None:
-            body: dict[str, Any] = {"record": with_marker(form, registry, commit)}
+            body: dict[str, Any] = {"record": with_marker(form, registry, commit, work_tree)}
             create = Change("create", url, model_id, model_id, "not in Open WebUI", request=body)
             changes.append(create)
             continue
@@ -215,22 +246,23 @@ def plan_webui(
             )
             continue
         fields = compare(form, found)
-        if not fields:
+        then = found["meta"][MARKER]
+        if not fields and (work_tree or not then.get("work_tree")):
             changes.append(Change("noop", url, model_id, model_id, "in sync"))
             continue
         body = {
-            "record": with_marker(form, registry, commit),
+            "record": with_marker(form, registry, commit, work_tree),
             "grants": form["access_grants"] if any(f.field == "access" for f in fields) else None,
-            "seen": _seen(found),
+            "seen": seen(found),
         }
-        then = found["meta"][MARKER].get("commit")
-        why = "changed in Open WebUI (drift)" if then == commit else "changed in the registry"
+        why = _why(then, commit) if fields else f"marks it applied from {str(commit)[:10]}"
         changes.append(Change("update", url, model_id, model_id, why, tuple(fields), body))
-    unmanaged = sorted(i for i, r in by_id.items() if i not in desired and not marked(r, registry))
+    ours = {i for i, r in by_id.items() if marked(r, registry) and not copied(r)}
+    unmanaged = sorted(i for i in by_id if i not in desired and i not in ours)
     for model_id, found in sorted(by_id.items()):
-        if model_id in desired or not marked(found, registry):
+        if model_id in desired or model_id not in ours:
             continue
         reason = "no longer in the registry" + ("" if prune else " (prune is off)")
-        body = {"seen": _seen(found)}
+        body = {"seen": seen(found)}
         changes.append(Change("delete", url, model_id, None, reason, request=body, enabled=prune))
     return WebUIPlan(changes, unmanaged, warnings)

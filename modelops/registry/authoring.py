@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
-from modelops.errors import NotFoundError, UsageError
+from modelops.errors import ConflictError, NotFoundError, UsageError
 from modelops.registry.snapshot import Snapshot
 from modelops.registry.transaction import Changeset
 from modelops.spec import names, yamledit, yamlread
@@ -25,9 +25,9 @@ READ_ONLY_KEYS = {("id",): "use 'modelops rename'", ("version",): "it is the spe
 
 def check_new_id(snapshot: Snapshot, model_id: str) -> None:
     if not names.is_valid_id(model_id):
-        raise UsageError(f"'{model_id}' is not a valid model id ({names.ID_RULE})")
+        raise UsageError(f"{model_id!r} is not a valid model id ({names.ID_RULE})")
     if model_id in snapshot.models or snapshot.read(model_path(model_id)) is not None:
-        raise UsageError(f"model '{model_id}' already exists (change it with 'modelops edit')")
+        raise ConflictError(f"model '{model_id}' already exists (change it with 'modelops edit')")
 
 
 def _edit(snapshot: Snapshot, model_id: str, mutate: Callable[[Any], None]) -> bytes:
@@ -92,10 +92,12 @@ def set_fields(
             try:
                 yamledit.rt_set(doc, loc, styled(value, loc), key_order)
             except (IndexError, ValueError, TypeError):
-                raise UsageError(f"'{yamlread.dotted(loc)}' names no place in {model_id}") from None
+                raise NotFoundError(
+                    f"'{yamlread.dotted(loc)}' names no place in {model_id}"
+                ) from None
         for loc in unset:
             if not yamledit.rt_delete(doc, loc):
-                raise UsageError(f"'{yamlread.dotted(loc)}' is not set in {model_id}")
+                raise NotFoundError(f"'{yamlread.dotted(loc)}' is not set in {model_id}")
 
     content = _edit(snapshot, model_id, mutate)
     sets = [f"{yamlread.dotted(loc)}={_short(v)}" for loc, v in assignments]
@@ -147,7 +149,7 @@ def _short(value: Any) -> str:
 def clone(snapshot: Snapshot, source: str, new_id: str, name: str | None) -> Changeset:
     if source not in snapshot.models:
         hint = f"modelops create {new_id} --base {source}"
-        raise UsageError(
+        raise NotFoundError(
             f"'{source}' is not a model in this registry, so it cannot be cloned "
             f"(to make a model from the Ollama model '{source}', run: {hint})"
         )
@@ -319,7 +321,7 @@ def delete(snapshot: Snapshot, model_id: str) -> Changeset:
     model = snapshot.get(model_id)
     children = snapshot.children(model_id)
     if children:
-        raise UsageError(
+        raise ConflictError(
             f"cannot delete '{model_id}': it is the base of {', '.join(children)} "
             "(change their base or delete them first)"
         )

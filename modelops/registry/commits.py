@@ -120,8 +120,9 @@ def _identity(repo: Repo) -> dict[str, str]:
 
 @contextmanager
 def index_locked(repo: Repo, timeout: float = 10.0) -> Iterator[Path]:
-    """Hold git's own index lock, so that no `git add` or `git commit` of the user's can
-    interleave; a lock held by another git process is waited for, up to `timeout`."""
+    """Hold git's own index lock (`index.lock`), so that no `git add` or `git commit` of the
+    user's runs meanwhile; a lock held by another git process is waited for, up to `timeout`.
+    While it is held, `write_index` replaces the index itself; the lock is removed at the end."""
     lock = repo.git_dir / "index.lock"
     deadline = time.monotonic() + timeout
     while True:
@@ -153,8 +154,10 @@ def committed(repo: Repo) -> None:
     _hook(repo, "post-commit", {})
 
 
-def write_index(repo: Repo, locked: Path, commit: str, paths: list[str]) -> None:
-    """The user's index with `paths` as in `commit`, written through the held lock file."""
+def write_index(repo: Repo, commit: str, paths: list[str]) -> None:
+    """The user's index with `paths` as in `commit`, replaced in one step. Call it with the
+    index lock held, and before HEAD moves: `git commit` reads the index before it takes the
+    lock, so an index that changed after HEAD could be committed on top of the new HEAD."""
     scratch = repo.git_dir / "modelops" / f"index-user-{os.getpid()}"
     index = repo.git_dir / "index"
     env = {"GIT_INDEX_FILE": str(scratch)}
@@ -171,8 +174,7 @@ def write_index(repo: Repo, locked: Path, commit: str, paths: list[str]) -> None
         ]
         stdin = "".join(f"{line}\0" for line in lines).encode(errors="surrogateescape")
         repo.run(["update-index", "-z", "--index-info"], "git update-index", stdin, env)
-        locked.write_bytes(scratch.read_bytes())
-        locked.replace(index)
+        scratch.replace(index)
     finally:
         scratch.unlink(missing_ok=True)
 

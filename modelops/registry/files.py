@@ -1,13 +1,19 @@
 """Writing files so that a reader never sees half of one: a temporary file on the same file
 system, flushed to disk, then renamed over the old one. The registry's model files and its
-state under `.git/modelops/` are all written this way."""
+state under `.git/modelops/` are all written this way. And reading a file a user names with a
+bound: never more than the limit, never a device such as /dev/zero, never waiting on a FIFO
+unasked."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
+
+from modelops.spec.avatar import size_text
 
 
 def write_atomic(
@@ -51,3 +57,51 @@ def read_optional(path: Path) -> bytes | None:
 
 def digest(content: bytes | None) -> str | None:
     return None if content is None else hashlib.sha256(content).hexdigest()
+
+
+class Unreadable(Exception):
+    """Why a file cannot be read, as words that follow its name ("is a folder")."""
+
+
+def read_limited(path: Path, limit: int, *, streams: bool = False) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes. With `streams`, a pipe or FIFO is
+    read too, until it ends or passes the limit (waiting for its writer, as `cat` does). A
+    device (/dev/zero), a folder or a socket is refused without reading it."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise Unreadable("does not exist") from None
+    except OSError as exc:
+        raise Unreadable(f"cannot be read ({exc.strerror})") from None
+    mode = info.st_mode
+    if stat.S_ISREG(mode) and info.st_size > limit:
+        raise Unreadable(f"is {size_text(info.st_size)}; the limit is {size_text(limit)}")
+    if stat.S_ISDIR(mode):
+        raise Unreadable("is a folder, not a file")
+    if not (stat.S_ISREG(mode) or (streams and stat.S_ISFIFO(mode))):
+        raise Unreadable(f"is {_kind(mode)}, not a regular file")
+    try:
+        with path.open("rb") as handle:
+            return read_stream(handle, limit)
+    except OSError as exc:
+        raise Unreadable(f"cannot be read ({exc.strerror})") from None
+
+
+def read_stream(handle: BinaryIO, limit: int) -> bytes:
+    """Everything `handle` holds, or Unreadable as soon as it passes `limit` bytes."""
+    data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise Unreadable(f"is larger than {size_text(limit)}, the limit")
+    return data
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"

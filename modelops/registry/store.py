@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modelops.errors import GitError, LockError, NotFoundError, UsageError
+from modelops.errors import ConflictError, GitError, LockError, NotFoundError
 from modelops.registry import snapshot as snap
 from modelops.registry.cache import Cache
 from modelops.registry.files import write_atomic
@@ -37,7 +37,7 @@ def discover(explicit: str | None, env: str | None, cwd: Path) -> Path:
         if given:
             path = (cwd / given).resolve()
             if not (path / CONFIG_FILE).is_file():
-                raise UsageError(
+                raise NotFoundError(
                     f"{given} (from {origin}) is not a modelops registry: it has no "
                     f"{CONFIG_FILE} (run 'modelops init {given}')"
                 )
@@ -47,7 +47,7 @@ def discover(explicit: str | None, env: str | None, cwd: Path) -> Path:
             return folder
     if (cwd / "registry" / CONFIG_FILE).is_file():
         return (cwd / "registry").resolve()
-    raise UsageError(
+    raise NotFoundError(
         f"no registry here: no {CONFIG_FILE} in {cwd} or above, nor in ./registry "
         "(pass --registry DIR, set MODELOPS_REGISTRY, or run 'modelops init')"
     )
@@ -148,7 +148,7 @@ class Registry:
             if found is None:
                 raise GitError(f"HEAD and {branch} share no recent history; name the base")
             return found, f"merge base with {branch}"
-        raise UsageError(
+        raise NotFoundError(
             "no default branch to compare with (no origin/HEAD, main or master); "
             "name the base revision, e.g. 'modelops diff HEAD~1'"
         )
@@ -234,7 +234,7 @@ def init(path: Path, cwd: Path) -> tuple[Registry, str]:
 
     root = path.resolve()
     if (root / CONFIG_FILE).exists():
-        raise UsageError(f"{path} is already a modelops registry ({CONFIG_FILE} exists)")
+        raise ConflictError(f"{path} is already a modelops registry ({CONFIG_FILE} exists)")
     root.mkdir(parents=True, exist_ok=True)
     repo = Repo.find(root) or Repo.init(root)
     registry = Registry(root, cwd)
@@ -254,12 +254,12 @@ def init(path: Path, cwd: Path) -> tuple[Registry, str]:
     if existing:
         raise GitError(f"{', '.join(existing)}: already exists (move it away, then retry)")
     change = Changeset(op="init", summary="Initialise the modelops registry", writes={}, models=())
-    with commits.index_locked(repo) as locked:
+    with commits.index_locked(repo):
         head = repo.head()
         writes = dict(zip(paths, files.values(), strict=True))
         sha = commits.commit_files(repo, writes, change.message(), head)
+        commits.write_index(repo, sha, paths)
         commits.move_head(repo, sha, head, change.summary)
-        commits.write_index(repo, locked, sha, paths)
     commits.committed(repo)
     for name, content in files.items():
         write_atomic(root / name, content)

@@ -107,24 +107,25 @@ class Transaction:
         from modelops.registry import commits  # gitpython: reading commands never import it
 
         sha = commits.commit_files(self.repo, in_repo, message, self.base)  # runs the user's hooks
-        with commits.index_locked(self.repo) as locked:
+        with commits.index_locked(self.repo):
             for attempt in range(1, ATTEMPTS + 1):
                 if self.repo.head() != self.base:  # someone committed since this one began
                     result = self._rebase(writes, old)
                     sha = commits.commit_files(self.repo, in_repo, message, self.base, hooks=False)
                 self._write_journal(change.op, sha, old, writes)
+                commits.write_index(self.repo, sha, paths)  # first: see write_index
                 try:
                     commits.move_head(self.repo, sha, self.base, change.summary)
                     break
                 except ConflictError as exc:  # HEAD moved: build on it again
                     if attempt == ATTEMPTS:
+                        commits.write_index(self.repo, self.repo.head() or sha, paths)
                         self.journal.unlink(missing_ok=True)
                         raise ConflictError(f"{exc.message}, {ATTEMPTS} times; retry") from None
-            commits.write_index(self.repo, locked, sha, paths)
         commits.committed(self.repo)
         self._write_work_tree(old, writes)
         self.journal.unlink(missing_ok=True)
-        self.snapshot = result
+        self.base, self.snapshot = sha, result  # the next commit of this transaction builds on it
         return sha
 
     def _refuse_uncommitted_bases(self, result: Snapshot, writes: dict[str, bytes | None]) -> None:
@@ -203,8 +204,8 @@ class Transaction:
         from modelops.registry import commits
 
         new = {p: self.repo.read_blob(commit, self._repo_path(p)) for p in paths}  # few: a crash
-        with commits.index_locked(self.repo) as locked:
-            commits.write_index(self.repo, locked, commit, [self._repo_path(p) for p in paths])
+        with commits.index_locked(self.repo):
+            commits.write_index(self.repo, commit, [self._repo_path(p) for p in paths])
         for path, digests in paths.items():
             if digest(read_optional(self.root / path)) == digests["old"]:
                 write_atomic(self.root / path, new[path], self.scratch)

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from modelops.errors import ModelopsError
+from modelops.registry.files import Unreadable
 from modelops.replay.providers import Message, Provider
+from modelops.replay.source import read_image
 from modelops.spec import avatar as imaging
 from modelops.spec.conversation import dump
 
@@ -40,6 +42,7 @@ class ChatSession:
     context: list[Message] = field(default_factory=list)
     turns: list[Turn] = field(default_factory=list)
     pending_images: list[str] = field(default_factory=list)
+    pending_pictures: list[bytes] = field(default_factory=list)  # read once, when attached
     compare_next: list[str] = field(default_factory=list)
     _providers: dict[str, Provider] = field(default_factory=dict)
 
@@ -99,19 +102,19 @@ class ChatSession:
 
     def attach(self, path: str) -> None:
         try:
-            imaging.check_image(Path(path).read_bytes(), limit=20 * 1024 * 1024)
-        except OSError as exc:
-            self.say(f"! cannot read {path}: {exc.strerror}")
+            picture = read_image(Path(path))
+        except Unreadable as exc:
+            self.say(f"! {path} {exc}")
             return
         except imaging.ImageError as exc:
             self.say(f"! {path}: {exc}")
             return
         self.pending_images.append(path)
+        self.pending_pictures.append(picture)
         self.say(f"attached {path} to the next message")
 
     def send(self, text: str) -> None:
-        pictures = tuple(Path(p).read_bytes() for p in self.pending_images)
-        message = Message("user", text, pictures)
+        message = Message("user", text, tuple(self.pending_pictures))
         models = self.compare_next or [self.model]
         kept: str | None = None
         answered_by = models[0]
@@ -141,7 +144,7 @@ class ChatSession:
             return  # nothing answered: the message is not part of the conversation
         self.context += [message, Message("assistant", kept)]
         self.turns.append(Turn(text, answered_by, list(self.pending_images)))
-        self.pending_images, self.compare_next = [], []
+        self.pending_images, self.pending_pictures, self.compare_next = [], [], []
 
     def _stream(self, piece: str) -> None:
         self.out.write(piece)

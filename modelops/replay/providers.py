@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from modelops.errors import ModelopsError, TargetError
+from modelops.errors import ModelopsError, TargetError, unresolved
 from modelops.targets.base import ChatChunk
 
 OnText = Callable[[str], None]
@@ -177,10 +177,9 @@ class OpenAIProvider:
                         parts.append(piece)
                         if on_text and piece:
                             on_text(piece)
-        except httpx.ConnectError:
-            raise TargetError(
-                f"{self.label}: cannot reach {self.base_url} (connection refused)"
-            ) from None
+        except httpx.ConnectError as exc:
+            why = "its host name does not resolve" if unresolved(exc) else "connection refused"
+            raise TargetError(f"{self.label}: cannot reach {self.base_url} ({why})") from None
         except httpx.TimeoutException:
             raise TargetError(f"{self.label}: {self.base_url} did not answer in time") from None
         except httpx.HTTPError as exc:

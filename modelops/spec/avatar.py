@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
 from pathlib import PurePosixPath
 
 AVATAR_MAX_BYTES = 256 * 1024
@@ -31,25 +32,48 @@ def check_image(data: bytes, limit: int = AVATAR_MAX_BYTES) -> str:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            kind = (image.format or "").lower()
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise ImageError(
-                    f"the image is {width}x{height} pixels; the limit is {MAX_PIXELS:,} pixels"
-                )
-            image.verify()  # the container: chunks, checksums, a missing end
+        with warnings.catch_warnings():
+            # Pillow warns past its own limit (and refuses past twice that); ours is lower
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                kind = (image.format or "").lower()
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise ImageError(
+                        f"the image is {width}x{height} pixels; the limit is {MAX_PIXELS:,} pixels"
+                    )
+                image.verify()  # the container: chunks, checksums, a missing end
         with Image.open(io.BytesIO(data)) as image:
             image.load()  # every pixel: a truncated or corrupt stream fails here
     except ImageError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise ImageError(
+            f"the image claims more than {2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels; the "
+            f"limit is {MAX_PIXELS:,} pixels"
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ImageError("not a PNG, JPEG, GIF or WebP image (or a damaged one)") from None
     if kind not in MIME:
         raise ImageError(
             f"{kind.upper() or 'this'} images are not accepted (use PNG, JPEG, GIF or WebP)"
         )
     return kind
+
+
+def dimensions(data: bytes) -> tuple[int, int] | None:
+    """Width and height as the image's header gives them, without decoding the pixels (and
+    without Pillow's warning about large ones); None when it is not an image Pillow reads."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                return width, height
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None  # an unreadable image is check_image's error
 
 
 def avatar_problem(avatar: str, content: bytes | None) -> str | None:

@@ -19,7 +19,9 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 class Strict(BaseModel):
     """Unknown keys are errors and values keep their YAML type: a typo never does nothing."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, allow_inf_nan=False, defer_build=True
+    )
 
 
 _TYPE_WORDS = {
@@ -33,14 +35,21 @@ _TYPE_WORDS = {
     "float_type": "a number",
 }
 _UNION_LABELS = ("str", "constrained-str")
+_BOUNDS = {
+    "greater_than": ("more than", "gt"),
+    "greater_than_equal": ("at least", "ge"),
+    "less_than": ("less than", "lt"),
+    "less_than_equal": ("at most", "le"),
+}
 
 
-def translate(err: Any, root: type[BaseModel], what: str) -> RawProblem:
+def translate(err: Any, root: type[BaseModel], what: str, data: Any = None) -> RawProblem:
     """One pydantic error as a key path and a message. `root` is the model validated, for
-    did-you-mean hints; `what` names the format in version errors ("spec", "conversation")."""
-    loc = clean_loc(err["loc"])
+    did-you-mean hints; `what` names the format in version errors ("spec", "conversation");
+    `data` is what was validated, which tells a key from pydantic's union-branch labels."""
+    loc = clean_loc(err["loc"], data)
     kind, given = err["type"], err.get("input")
-    if kind == "extra_forbidden":
+    if kind == "extra_forbidden" and loc:
         return loc, "unknown key" + did_you_mean(str(loc[-1]), fields_at(root, loc[:-1]))
     if kind == "missing":
         return loc, "required key is missing"
@@ -55,6 +64,11 @@ def translate(err: Any, root: type[BaseModel], what: str) -> RawProblem:
         )
     if kind == "too_short":
         return loc, "needs at least one entry"
+    if kind == "finite_number":
+        return loc, f"must be a finite number, got {number_text(given)}"
+    if kind in _BOUNDS:
+        words, key = _BOUNDS[kind]
+        return loc, f"must be {words} {err['ctx'][key]:g}, got {number_text(given)}"
     if kind in _TYPE_WORDS:
         hint = f" (quote it: '{given}')" if kind == "string_type" and _scalar(given) else ""
         return loc, f"expected {_TYPE_WORDS[kind]}, got {describe(given)}{hint}"
@@ -66,13 +80,30 @@ def about_value(message: str) -> bool:
     return message.startswith(("expected ", "must ", "no value", "needs ", "unsupported "))
 
 
-def clean_loc(loc: Iterable[Any]) -> Loc:
-    """A location without pydantic's union-branch labels such as `str` or `list[str]`."""
-    return tuple(
-        part
-        for part in loc
-        if not (isinstance(part, str) and ("[" in part or part in _UNION_LABELS))
-    )
+def clean_loc(loc: Iterable[Any], data: Any = None) -> Loc:
+    """A location without pydantic's union-branch labels such as `str` or `list[str]`. With
+    the validated `data`, a part is kept exactly when it is a key or index there, so a user's
+    key that looks like a label (`str`, `v[ersion`) stays; without it, by their look."""
+    if data is None:
+        return tuple(
+            part
+            for part in loc
+            if not (isinstance(part, str) and ("[" in part or part in _UNION_LABELS))
+        )
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        inside = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
+        if inside:
+            node = node[part]
+        elif not (isinstance(part, str) and ("[" in part or part in _UNION_LABELS)):
+            node = None  # a key the data lacks (a required key that is missing)
+        else:
+            continue  # a label pydantic adds: not a place in the file
+        out.append(part)
+    return tuple(out)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -132,6 +163,13 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, int | float | bool)
 
 
+def number_text(value: float) -> str:
+    """A number as written, or its count of digits when it is long: never a page of digits."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"a number of {len(str(abs(value)))} digits"
+    return str(value)
+
+
 def describe(value: object) -> str:
     """A short description of a value's YAML type, for error messages."""
     if value is None:
@@ -139,7 +177,8 @@ def describe(value: object) -> str:
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
     if isinstance(value, int | float):
-        return f"number {value}"
+        text = number_text(value)
+        return text if text.startswith("a ") else f"number {text}"
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
         return f"string {shown!r}"

@@ -3,6 +3,7 @@ path it is about and a message that says what to do. Pure; positions are added b
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,10 +23,11 @@ def check_model(data: Any) -> tuple[ModelSpec | None, list[RawProblem]]:
     problems = _null_problems(data)
     problems += _parameter_problems(data.get("parameters"))
     problems += _openwebui_problems(data.get("openwebui"))
+    problems += _infinite(data.get("openwebui"), ("openwebui",))
     try:
         spec = ModelSpec.model_validate(data)
     except ValidationError as exc:
-        problems += [p for err in exc.errors() if (p := _translate(err)) is not None]
+        problems += [p for err in exc.errors() if (p := _translate(err, data)) is not None]
         spec = None
     if problems:
         return None, _dedupe(problems)
@@ -76,6 +78,20 @@ def _parameter_problems(params: Any) -> list[RawProblem]:
     return out
 
 
+def _infinite(value: Any, loc: tuple[str | int, ...]) -> list[RawProblem]:
+    """NaN and infinities in the verbatim block: the JSON Open WebUI stores has neither."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(loc, f"must be a finite number, got {value} (JSON has no {value})")]
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    return [p for key, item in items for p in _infinite(item, (*loc, key))]
+
+
 def _openwebui_problems(block: Any) -> list[RawProblem]:
     if not isinstance(block, dict):
         return []
@@ -95,8 +111,8 @@ def _openwebui_problems(block: Any) -> list[RawProblem]:
     return out
 
 
-def _translate(err: Any) -> RawProblem | None:
-    loc, message = translate(err, ModelSpec, "spec")
+def _translate(err: Any, data: Any) -> RawProblem | None:
+    loc, message = translate(err, ModelSpec, "spec", data)
     if loc[:1] == ("parameters",) and len(loc) > 1:
         return None  # checked against the catalogue instead
     if err.get("input") is None and err["type"] != "missing":

@@ -4,19 +4,38 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from modelops.errors import SpecError
 from modelops.spec.base import Strict, describe, translate
+from modelops.spec.urls import url_problem
 
 TARGET_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 TARGET_TYPES = ("ollama", "openwebui")
 
 
+def _url(bare: bool) -> AfterValidator:
+    def check(value: str) -> str:
+        why = url_problem(value, bare=bare)
+        if why:
+            raise ValueError(why)
+        return value
+
+    return AfterValidator(check)
+
+
+OllamaURL = Annotated[str, _url(bare=True)]  # Ollama's own form: host:port needs no scheme
+ServerURL = Annotated[str, _url(bare=False)]
+
+
 class OllamaTargetConfig(Strict):
     type: Literal["ollama"]
-    host: str | None = Field(None, description="one Ollama server, e.g. http://127.0.0.1:11434")
-    hosts: list[str] | None = Field(None, description="several servers, reconciled in parallel")
+    host: OllamaURL | None = Field(
+        None, description="one Ollama server, e.g. http://127.0.0.1:11434"
+    )
+    hosts: list[OllamaURL] | None = Field(
+        None, min_length=1, description="several servers, reconciled in parallel"
+    )
     namespace: str | None = Field(
         None,
         pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,79}$",
@@ -38,7 +57,7 @@ class OllamaTargetConfig(Strict):
 
 class OpenWebUITargetConfig(Strict):
     type: Literal["openwebui"]
-    url: str = Field(description="the Open WebUI, e.g. http://127.0.0.1:8080")
+    url: ServerURL = Field(description="the Open WebUI, e.g. http://127.0.0.1:8080")
     api_key_env: str = Field(
         "OPENWEBUI_API_KEY",
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
@@ -96,7 +115,7 @@ def parse_config(raw: bytes, path: str) -> Config:
             given = tuple(err["loc"])
             if given[:1] == ("targets",) and len(given) > 2 and given[2] in TARGET_TYPES:
                 err["loc"] = given[:2] + given[3:]  # drop pydantic's tag of the target type
-            loc, message = translate(err, Config, "config")
+            loc, message = translate(err, Config, "config", data)
             problems.append(doc.problem(loc, message))
         raise SpecError(problems) from None
     if config.default_target and config.default_target not in config.targets:

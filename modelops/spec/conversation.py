@@ -63,7 +63,7 @@ def parse(raw: bytes, shown: str) -> tuple[Conversation, yamlread.Document]:
         conversation = Conversation.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            loc, message = translate(err, Conversation, "conversation")
+            loc, message = translate(err, Conversation, "conversation", data)
             problems.append(doc.problem(loc, message, at_value=about_value(message)))
     if conversation is None or problems:
         raise SpecError(problems)

@@ -57,16 +57,17 @@ def _options(annotation: Any) -> list[Any]:
 
 def render_new(data: dict[str, Any]) -> bytes:
     """A new model file in canonical layout: key order, then the emitter's style."""
-    return yamledit.emit(_ordered(data, ()), flow_style, yamledit.SCHEMA_MODELINE).encode()
+    return yamledit.emit(in_key_order(data, ()), flow_style, yamledit.SCHEMA_MODELINE).encode()
 
 
-def _ordered(value: Any, loc: Loc) -> Any:
+def in_key_order(value: Any, loc: Loc) -> Any:
+    """`value` (the value at `loc`) with every mapping's keys in canonical order."""
     if isinstance(value, dict):
         rank = {key: i for i, key in enumerate(key_order(loc))}
         keys = sorted(value, key=lambda k: rank.get(k, len(rank)))
-        return {k: _ordered(value[k], (*loc, k)) for k in keys}
+        return {k: in_key_order(value[k], (*loc, k)) for k in keys}
     if isinstance(value, list):
-        return [_ordered(item, (*loc, i)) for i, item in enumerate(value)]
+        return [in_key_order(item, (*loc, i)) for i, item in enumerate(value)]
     return value
 
 

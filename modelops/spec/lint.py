@@ -14,7 +14,6 @@ Pure: the caller passes a reader of the registry's files (the work tree or a rev
 from __future__ import annotations
 
 import difflib
-import io
 import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from modelops.errors import Problem, SpecError
+from modelops.spec import avatar as avatars
 from modelops.spec.avatar import SUFFIXES
 from modelops.spec.relations import Placed
 
@@ -150,15 +150,7 @@ def _names(models: Mapping[str, Placed]) -> list[Problem]:
 
 def dimensions(data: bytes | None) -> tuple[int, int] | None:
     """An image's width and height in pixels; None when it is missing or unreadable."""
-    if data is None:
-        return None
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.size
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        return None  # an unreadable image is the file check's error, not a warning
+    return None if data is None else avatars.dimensions(data)
 
 
 def _avatars(models: Mapping[str, Placed], files: Files, size_of: Size) -> list[Problem]:

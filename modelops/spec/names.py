@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# For pydantic and JSON Schema, whose `$` ends the text. Python's `$` also matches before a
+# final newline, so every check here uses `fullmatch` on patterns without anchors.
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 ID_MAX = 80
-_ID_RE = re.compile(ID_PATTERN)
+_ID_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
 ID_RULE = (
     "use lowercase letters, digits, '.', '_' and '-', "
     f"starting with a letter or digit, at most {ID_MAX} characters"
@@ -18,13 +20,13 @@ DEFAULT_HOST = "registry.ollama.ai"
 DEFAULT_NAMESPACE = "library"
 DEFAULT_TAG = "latest"
 
-_HOST_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,349}$")
-_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,79}$")
-_PART_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}$")
+_HOST_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,349}")
+_NAMESPACE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,79}")
+_PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}")
 
 
 def is_valid_id(value: str) -> bool:
-    return len(value) <= ID_MAX and _ID_RE.match(value) is not None
+    return len(value) <= ID_MAX and _ID_RE.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,8 @@ def parse_ollama_name(text: str) -> OllamaName:
         ("model", model, _PART_RE),
         ("tag", tag, _PART_RE),
     ):
-        if not pattern.match(value):
-            shown = f" '{value}'" if value else ""
+        if not pattern.fullmatch(value):
+            shown = f" {value!r}" if value else ""
             raise InvalidName(f"invalid {label}{shown}")
     return OllamaName(host, namespace, model, tag)
 

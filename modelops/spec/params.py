@@ -7,10 +7,11 @@ catalogue is checked here, before anything is sent.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from modelops.spec.base import describe
+from modelops.spec.base import describe, number_text
 
 ParamType = Literal["int", "float", "bool", "str_list"]
 
@@ -66,6 +67,11 @@ REMOVED: dict[str, str] = {
     "numa": "0.3.4",
 }
 
+# Ollama decodes options into Go's int (64 bits) and float32: anything wider fails there, at
+# inference time, long after the model was created.
+INT_RANGE = (-(2**63), 2**63 - 1)
+FLOAT_MAX = 3.4028234663852886e38
+
 TYPE_WORDS: dict[ParamType, str] = {
     "int": "an integer",
     "float": "a number",
@@ -103,10 +109,27 @@ def type_error(param: Param, value: object) -> str | None:
         hint = ' (write it as a list: stop: ["###"])' if param.type == "str_list" else ""
         return f"expected {TYPE_WORDS[param.type]}, got {describe(value)}{hint}"
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if why := number_error(param.type, value):
+            return why
         if param.minimum is not None and value < param.minimum:
-            return f"must be at least {param.minimum:g}, got {value}"
+            return f"must be at least {param.minimum:g}, got {number_text(value)}"
         if param.maximum is not None and value > param.maximum:
-            return f"must be at most {param.maximum:g}, got {value}"
+            return f"must be at most {param.maximum:g}, got {number_text(value)}"
+    return None
+
+
+def number_error(kind: ParamType, value: float) -> str | None:
+    """Why a number cannot reach Ollama: not finite, or wider than the Go type it decodes to."""
+    shown = number_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number, got {shown}"
+    if kind == "int" and not INT_RANGE[0] <= value <= INT_RANGE[1]:
+        return f"must be between -2^63 and 2^63-1 (Ollama stores it in 64 bits), got {shown}"
+    if kind == "float" and abs(value) > FLOAT_MAX:
+        return (
+            f"must be between -3.4e+38 and 3.4e+38 (Ollama stores it as a 32-bit float), "
+            f"got {shown}"
+        )
     return None
 
 

@@ -52,7 +52,7 @@ def check_bases(models: Mapping[str, Placed]) -> list[Problem]:
             out.append(
                 placed.problem(
                     "base",
-                    f"'{base}' is this model itself (name an Ollama model such as {base}:latest "
+                    f"{base!r} is this model itself (name an Ollama model such as {base}:latest "
                     "or another registry model)",
                 )
             )
@@ -63,7 +63,7 @@ def check_bases(models: Mapping[str, Placed]) -> list[Problem]:
                 out.append(
                     placed.problem(
                         "base",
-                        f"'{base}' is neither a registry model nor a valid Ollama model name "
+                        f"{base!r} is neither a registry model nor a valid Ollama model name "
                         f"({exc}; e.g. llama3.2:latest or hf.co/<user>/<repo>:<quant>)",
                     )
                 )

@@ -21,6 +21,7 @@ from modelops.errors import Problem, SpecError
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 100_000  # after alias expansion
+MAX_DEPTH = 100  # nested collections; everything that walks a value later recurses
 Loc = tuple[str | int, ...]
 
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})(?: |$)", re.MULTILINE)
@@ -191,11 +192,14 @@ class _Builder:
         self._built: dict[int, Any] = {}
         self._aliased = False
         self._building: set[int] = set()  # collections being built, to catch recursive aliases
+        self._too_deep = False
 
     def build(self, root: Node) -> Any:
         """Build values sharing what aliases share (linear); then, only if an alias was used,
         refuse a tree whose expansion would explode in everything that walks it later."""
-        value = self._value(root)
+        value = self._value(root, 0)
+        if self._too_deep:
+            return None
         if self._aliased and self._size(root) > MAX_NODES:
             mark = root.start_mark
             self.problems.append(
@@ -225,8 +229,13 @@ class _Builder:
         mark = node.start_mark
         self.problems.append(Problem(self.path, mark.line + 1, mark.column + 1, "", message))
 
-    def _value(self, node: Node) -> Any:
+    def _value(self, node: Node, depth: int) -> Any:
         key = id(node)
+        if depth > MAX_DEPTH and not isinstance(node, ScalarNode):
+            if not self._too_deep:
+                self._too_deep = True
+                self._fail(node, f"nested more than {MAX_DEPTH} levels deep (flatten the value)")
+            return None
         if key in self._building:
             self._fail(node, "an alias refers to the value it is part of (remove the alias)")
             return None
@@ -239,18 +248,18 @@ class _Builder:
             if node.tag != _TAG + "seq":
                 self._fail(node, f"unsupported tag {_short_tag(node.tag)} (remove it)")
             self._building.add(key)
-            value = [self._value(item) for item in node.value]
+            value = [self._value(item, depth + 1) for item in node.value]
             self._building.discard(key)
         elif isinstance(node, MappingNode):
             self._building.add(key)
-            value = self._mapping(node)
+            value = self._mapping(node, depth)
             self._building.discard(key)
         else:  # pragma: no cover - libyaml produces only these three kinds
             value = None
         self._built[key] = value
         return value
 
-    def _mapping(self, node: MappingNode) -> dict[str, Any]:
+    def _mapping(self, node: MappingNode, depth: int) -> dict[str, Any]:
         if node.tag not in (_TAG + "map",):
             self._fail(node, f"unsupported tag {_short_tag(node.tag)} (remove it)")
         out: dict[str, Any] = {}
@@ -270,7 +279,7 @@ class _Builder:
                 )
                 continue
             seen[key] = key_node.start_mark.line + 1
-            out[key] = self._value(value_node)
+            out[key] = self._value(value_node, depth + 1)
         return out
 
     def _scalar(self, node: ScalarNode) -> Any:
@@ -287,7 +296,10 @@ class _Builder:
                     return int(text, 0)
                 return int(text, 10)
             except ValueError:
-                self._fail(node, f"{text!r} is not an integer")
+                if len(text) > 40:  # past Python's limit of digits for a conversion
+                    self._fail(node, f"an integer of {len(text):,} digits is too large")
+                else:
+                    self._fail(node, f"{text!r} is not an integer")
                 return None
         if tag == _TAG + "float":
             try:

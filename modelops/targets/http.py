@@ -49,6 +49,14 @@ class Unreachable(TransportError):
     """No connection could be made (refused, unknown host, no route)."""
 
 
+class Unresolved(Unreachable):
+    """The host name does not resolve; `final` unless the resolver could not answer now."""
+
+    def __init__(self, reason: str, *, final: bool) -> None:
+        super().__init__(reason)
+        self.final = final
+
+
 class TimedOut(TransportError):
     """The server sent nothing for the whole timeout."""
 
@@ -195,8 +203,11 @@ class Pool:
             connection = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
         try:
             connection.connect()
-        except socket.gaierror:
-            raise Unreachable(f"cannot resolve the host name '{self._host}'") from None
+        except socket.gaierror as exc:
+            raise Unresolved(
+                f"cannot resolve the host name '{self._host}'",
+                final=exc.errno != socket.EAI_AGAIN,
+            ) from None
         except ConnectionRefusedError:
             raise Unreachable("connection refused") from None
         except TimeoutError:

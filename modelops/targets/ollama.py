@@ -239,6 +239,12 @@ class OllamaHost:
     def _errors(self, what: str) -> Iterator[None]:
         try:
             yield
+        except http.Unresolved as exc:
+            raise TargetError(
+                f"cannot reach Ollama at {self.url}: the host name does not resolve (check "
+                "the name in OLLAMA_HOST, --host or the target in modelops.yaml)",
+                transient=not exc.final,
+            ) from None
         except http.Unreachable as exc:
             raise TargetError(
                 f"cannot reach Ollama at {self.url} ({exc.reason}); start it, or point "

@@ -35,9 +35,15 @@ class Directory:
     to the ids that carry it. Only the kinds asked for are read."""
 
     found: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    labels: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # kind -> id -> names
 
     def ids(self, kind: str, name: str) -> set[str]:
         return self.found.get(kind, {}).get(name, set())
+
+    def names(self, kind: str, ident: str) -> list[str]:
+        """What an object is called, in the order its kind is named by (a user: name, email,
+        username), without its id; adopting turns ids back into such names."""
+        return self.labels.get(kind, {}).get(ident, [])
 
 
 # kind -> (path, the key of the list in the answer or "", fields that name it, paged)
@@ -110,7 +116,9 @@ class OpenWebUIServer:
                 if kind in ("filter", "action") and item.get("type") != kind:
                     continue
                 ident = str(item.get("id", ""))
-                for name in {ident, *(str(item[f]) for f in naming if item.get(f))}:
+                labels = [str(item[f]) for f in naming if item.get(f)]
+                out.labels.setdefault(kind, {})[ident] = labels
+                for name in {ident, *labels}:
                     names.setdefault(name, set()).add(ident)
             out.found[kind] = names
         return out

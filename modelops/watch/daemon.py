@@ -4,8 +4,10 @@
   that changed and the models built on them, and with `commit`, commit the valid edits;
 - periodic jobs, each on its own interval: a full reconcile that reads every file again and
   repairs drift made on the hosts by hand, preceded with `follow` by a fetch and fast-forward
-  of the followed branch. Another periodic job (adopting what people changed in a UI) is one
-  more `Periodic` in `jobs`.
+  of the followed branch;
+- with `adopt_every`, adopting what people changed in Open WebUI: one commit per model, on its
+  own interval and before every full reconcile, so that repairing drift never reverts an edit
+  made in the UI before it was offered to the registry.
 
 Other threads only note file changes (`changed`) and ask it to stop (`stop`).
 """
@@ -14,8 +16,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 from modelops.errors import ModelopsError
 from modelops.reconcile import session
@@ -26,6 +28,7 @@ from modelops.registry.transaction import Changeset
 from modelops.spec.paths import CONFIG_FILE, MODELS_DIR
 from modelops.targets.discovery import Resolver, system_resolver
 from modelops.watch import follow
+from modelops.watch.adopting import Adopter
 from modelops.watch.debounce import Batch, Batcher
 from modelops.watch.log import EventLog
 from modelops.watch.reporting import Reporter, Result, summary
@@ -61,6 +64,8 @@ class Options:
     quiet: float = 0.3
     longest: float = 2.0
     name: str = "modelops watch"  # who commits, in the Modelops-Watcher trailer
+    adopt_every: float | None = None  # adopt edits made in Open WebUI this often (None: never)
+    environ: Mapping[str, str] = field(default_factory=dict)  # where API keys are read from
 
 
 @dataclass
@@ -105,6 +110,11 @@ class Watcher:
         self._timeouts: dict[int, float] = {}  # of each target, once resolved
         first = self._follow_and_resync if options.follow else self._resync
         self.jobs = [Periodic("follow" if options.follow else "resync", options.interval, first)]
+        if options.adopt_every is not None:  # at the start, the first resync adopts
+            self.jobs.append(Periodic("adopt", options.adopt_every, self._adopt_on_schedule))
+        self._adopter = Adopter(
+            registry, options.targets, options.environ, log, COMMIT_LOCK_TIMEOUT
+        )
         for label in self._labels:
             status.expect(label)
 
@@ -179,6 +189,8 @@ class Watcher:
         self._deploy(files, everything=batch.everything, why="saved")
 
     def _resync(self, why: str) -> None:
+        if self.options.adopt_every is not None:
+            self._adopt(why)
         files = self._read(None)
         for path in [p for p, c in files.items() if c is None and p in self._good.paths()]:
             del files[path]  # a file missing now is looked at again, as a save would be
@@ -284,6 +296,7 @@ class Watcher:
             selection = Selection(
                 given, o.hosts, o.prune, None, o.workers, o.env_host, models, kept
             )
+            selection = replace(selection, environ=o.environ)
             try:
                 with session.session(
                     self.registry, selection, self._good.snapshot, self._resolve
@@ -297,6 +310,15 @@ class Watcher:
             done = summary(s.plan, outcomes)
             results.append(Result(s.target.name, s.target.hosts, done))
         return results
+
+    # --- adopting what people changed in Open WebUI ---
+
+    def _adopt_on_schedule(self, why: str) -> None:
+        if why != "start":  # the start's full reconcile has just adopted
+            self._adopt(why)
+
+    def _adopt(self, why: str) -> None:
+        self._adopter.run(self._good.snapshot.config if self._good.valid else None, why)
 
     def _name(self, slot: int, name: str) -> None:
         if self._labels[slot] != name:
