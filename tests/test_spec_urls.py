@@ -211,7 +211,7 @@ def test_replay_names_the_cause_too(served, tmp_path, no_such_host):
 
 
 def test_a_bad_ollama_host_is_one_error_in_a_fresh_process_too(served):
-    """The ollama client reads OLLAMA_HOST as it is imported: that must not crash either."""
+    """A fresh process reads OLLAMA_HOST before anything else: that must not crash either."""
     env = {**os.environ, "OLLAMA_HOST": "http://127.0.0.1:70000", "PYTHONPATH": str(REPO_ROOT)}
     result = run_process("plan", cwd=served.root, env=env)
     assert (result.code, result.err) == (

@@ -31,7 +31,7 @@ from modelops.registry.store import Registry
 from modelops.registry.transaction import Changeset
 from modelops.spec import names
 from modelops.spec.layout import in_key_order, render_new
-from modelops.spec.model import MODELS_DIR, model_path
+from modelops.spec.paths import MODELS_DIR, model_path
 from modelops.targets.base import FieldChange
 
 Status = Literal[
