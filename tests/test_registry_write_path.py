@@ -247,3 +247,30 @@ def test_commits_in_one_transaction_build_on_each_other_without_reloading(
     assert reg.git("rev-list", "--first-parent", f"{start}..HEAD").split() == made[::-1]
     assert reg.subjects()[:3] == ["Create three", "Create two", "Create one"]
     assert reg.status() == ""
+
+
+@pytest.mark.parametrize("count", [3, 150], ids=["loose", "packed"])
+def test_blobs_are_stored_as_git_would_store_them(reg: RegistryFixture, count: int):
+    """A few blobs become loose objects, many become one pack; either way each has the id
+    `git hash-object` gives it, and the repository checks out whole."""
+    from modelops.registry import commits
+    from modelops.registry.git import Repo
+
+    contents = [f"system: prompt {i}\n".encode() for i in range(count)] + [b"\x00\xffbinary"]
+    stored = commits._store_blobs(Repo(reg.root), contents)
+    for content in contents:
+        expected = (
+            subprocess.run(
+                ["git", "hash-object", "--stdin"], input=content, capture_output=True, check=True
+            )
+            .stdout.decode()
+            .strip()
+        )
+        assert stored[content] == expected
+        shown = subprocess.run(
+            ["git", "cat-file", "blob", expected], cwd=reg.root, capture_output=True, check=True
+        )
+        assert shown.stdout == content
+    counts = dict(line.split(": ") for line in git(reg.root, "count-objects", "-v").splitlines())
+    assert (int(counts["in-pack"]) >= count + 1) == (count >= commits.PACK_FROM)
+    assert git(reg.root, "fsck", "--no-dangling").strip() == ""

@@ -80,23 +80,45 @@ def _hook(repo: Repo, name: str, env: Mapping[str, str], *args: str) -> None:
         )
 
 
+PACK_FROM = 100  # blobs: from this many, one pack file instead of a loose object for each
+
+
 def _store_blobs(repo: Repo, contents: list[bytes]) -> dict[bytes, str]:
-    """Write blobs into the object database with one git process for all of them."""
+    """Write blobs into the object database with one git process for all of them: as loose
+    objects when they are few, as one pack when there are many (an import of a thousand
+    models), as git itself keeps what a fetch brings (`transfer.unpackLimit`)."""
     unique = list(dict.fromkeys(contents))
     if not unique:
         return {}
     (repo.git_dir / "modelops").mkdir(exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="blobs-", dir=repo.git_dir / "modelops"))
     try:
-        for i, content in enumerate(unique):
-            (folder / str(i)).write_bytes(content)
-        stdin = "".join(f"{folder / str(i)}\n" for i in range(len(unique))).encode()
-        ids = repo.run(
-            ["hash-object", "-w", "--stdin-paths", "--no-filters"], "git hash-object", stdin
-        )
+        if len(unique) >= PACK_FROM:
+            ids = _packed(repo, unique, folder / "marks")
+        else:
+            for i, content in enumerate(unique):
+                (folder / str(i)).write_bytes(content)
+            stdin = "".join(f"{folder / str(i)}\n" for i in range(len(unique))).encode()
+            written = repo.run(
+                ["hash-object", "-w", "--stdin-paths", "--no-filters"], "git hash-object", stdin
+            )
+            ids = written.split()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return dict(zip(unique, ids.split(), strict=True))
+    return dict(zip(unique, ids, strict=True))
+
+
+def _packed(repo: Repo, contents: list[bytes], marks: Path) -> list[str]:
+    """Blobs written as one pack by `git fast-import`; their ids, in order."""
+    stream = bytearray()
+    for i, content in enumerate(contents, 1):
+        stream += b"blob\nmark :%d\ndata %d\n" % (i, len(content))
+        stream += content + b"\n"
+    stream += b"done\n"
+    args = ["fast-import", "--quiet", "--done", f"--export-marks={marks}"]
+    repo.run(args, "git fast-import", bytes(stream))
+    ids = dict(line.split(" ", 1) for line in marks.read_text().split("\n") if line)
+    return [ids[f":{i}"].strip() for i in range(1, len(contents) + 1)]
 
 
 def _mode(repo: Repo, commit: str | None, path: str) -> str:
