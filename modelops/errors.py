@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 import re
-import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -86,6 +85,8 @@ def unresolved(exc: BaseException) -> str | None:
     """Whether a connection failed because its host name does not resolve, looking through
     the exceptions a client wrapped: "retry" when the resolver could not answer now, "final"
     when the name does not exist; None for any other failure (a refused connection)."""
+    import socket  # only when a connection failed: --help does without it
+
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, socket.gaierror):

@@ -12,13 +12,15 @@ import importlib
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from modelops import __version__
 from modelops.errors import Exit, ModelopsError, Scrubber, SpecError, printable
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # name -> (module, attribute, first sentence of its help), in the order `--help` lists them
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -259,6 +261,7 @@ def _internal_error(exc: Exception, debug: bool, scrub: Scrubber) -> int:
 def _crash_log(text: str) -> Path | None:
     """Write the traceback under the user's state folder; None when that is not possible."""
     import datetime as dt
+    from pathlib import Path  # only to write a crash log: --help does without it
 
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
