@@ -166,18 +166,27 @@ def test_deleting_a_model_that_is_gone_is_done(server: OllamaServer):
         host.close()
 
 
-def test_an_unknown_host_name_is_named_as_such(monkeypatch: pytest.MonkeyPatch):
+@pytest.mark.parametrize(
+    ("errno", "transient"), [(socket.EAI_NONAME, False), (socket.EAI_AGAIN, True)]
+)
+def test_an_unknown_host_name_is_named_as_such(
+    monkeypatch: pytest.MonkeyPatch, errno: int, transient: bool
+):
+    """A name that does not exist is final; a resolver that cannot answer now is worth a
+    retry (pulls and creates retry what is transient)."""
+
     def no_such_name(*args: object, **kwargs: object) -> None:
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        raise socket.gaierror(errno, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
     host = OllamaHost("http://ollama.example:11434", timeout=1.0)
     with pytest.raises(TargetError) as caught:
         host.version()
-    assert caught.value.message.startswith(
-        "cannot reach Ollama at http://ollama.example:11434 (cannot resolve the host name "
-        "'ollama.example'); start it, or point modelops at a server"
+    assert caught.value.message == (
+        "cannot reach Ollama at http://ollama.example:11434: the host name does not resolve "
+        "(check the name in OLLAMA_HOST, --host or the target in modelops.yaml)"
     )
+    assert caught.value.transient is transient
 
 
 def test_chat_streams_the_answer_and_its_counts(server: OllamaServer):
