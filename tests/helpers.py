@@ -138,3 +138,12 @@ def png_bomb(width: int, height: int) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
     )
+
+
+def after_apply(setup: tuple[RegistryFixture, Any]) -> tuple[RegistryFixture, Any]:
+    """A registry and its Ollama test server once `apply` has run, the server's log cleared."""
+    reg, server = setup
+    result = run("apply")
+    assert result.code == 0, result.err
+    server.clear_log()
+    return reg, server

@@ -10,7 +10,7 @@ import threading
 import ollama
 import pytest
 
-from tests.helpers import RegistryFixture, run
+from tests.helpers import RegistryFixture, after_apply, run
 from tests.ollama_server import OllamaServer
 
 
@@ -23,14 +23,6 @@ def setup(reg: RegistryFixture, ollama_server: OllamaServer, monkeypatch: pytest
     reg.add("poet", base="writer", system="Write poems.", parameters={"num_predict": 300})
     monkeypatch.setenv("OLLAMA_HOST", ollama_server.url)
     return reg, ollama_server
-
-
-def _applied(setup):
-    reg, server = setup
-    result = run("apply")
-    assert result.code == 0, result.err
-    server.clear_log()
-    return reg, server
 
 
 def test_apply_from_empty_pulls_each_base_once_before_any_create(setup):
@@ -66,7 +58,7 @@ def test_apply_from_empty_pulls_each_base_once_before_any_create(setup):
 
 
 def test_plan_right_after_apply_costs_one_tags_call_and_nothing_else(setup):
-    reg, server = _applied(setup)
+    reg, server = after_apply(setup)
     result = run("plan", "--detailed-exitcode")
     assert result.code == 0, result.err
     assert result.out == (
@@ -78,7 +70,7 @@ def test_plan_right_after_apply_costs_one_tags_call_and_nothing_else(setup):
 
 
 def test_a_plan_with_changes_asks_the_version_and_refuses_an_old_server(setup):
-    reg, server = _applied(setup)
+    reg, server = after_apply(setup)
     assert run("set", "faq", "parameters.temperature=0.9").code == 0
     server.clear_log()
     result = run("plan")
@@ -103,7 +95,7 @@ def test_a_parameter_newer_than_the_server_is_warned_about_in_a_plan_with_nothin
 
 
 def test_without_the_record_a_plan_inspects_and_finds_everything_in_sync(setup):
-    reg, server = _applied(setup)
+    reg, server = after_apply(setup)
     (reg.root / ".git" / "modelops" / "ollama-state.json").unlink()
     result = run("plan", "--detailed-exitcode")
     assert result.code == 0, result.out
@@ -137,7 +129,7 @@ def test_without_the_record_a_plan_inspects_and_finds_everything_in_sync(setup):
     ],
 )  # fmt: skip
 def test_a_change_shows_as_exactly_that_then_apply_fixes_it(setup, change, expected):
-    reg, server = _applied(setup)
+    reg, server = after_apply(setup)
     assert run(*change).code == 0
     plan = run("plan", "--detailed-exitcode")
     assert plan.code == 2, plan.err
@@ -150,7 +142,7 @@ def test_a_change_shows_as_exactly_that_then_apply_fixes_it(setup, change, expec
 
 
 def test_a_parent_change_recreates_its_children(setup):
-    reg, server = _applied(setup)
+    reg, server = after_apply(setup)
     assert run("set", "writer", "parameters.temperature=0.7").code == 0
     lines = run("plan").out.splitlines()
     assert lines[1:4] == [
@@ -164,7 +156,7 @@ def test_a_parent_change_recreates_its_children(setup):
 
 
 def test_a_model_changed_behind_our_back_is_drift(setup):
-    reg, server = _applied(setup)
+    reg, server = after_apply(setup)
     client = ollama.Client(host=server.url)
     client.create(model="faq", from_="mistral", system="Hacked.", parameters={"temperature": 0.2})
     result = run("plan", "--detailed-exitcode")
@@ -182,7 +174,7 @@ def test_a_model_changed_behind_our_back_is_drift(setup):
 
 
 def test_prune_deletes_only_what_modelops_owns(setup):
-    reg, server = _applied(setup)
+    reg, server = after_apply(setup)
     server.add_local("handmade", "mistral", system="Answer briefly.")  # same shape, not ours
     server.add_local("notes:v2", "mistral")
     assert run("delete", "helper").code == 0
@@ -354,7 +346,7 @@ def test_json_and_markdown_output(setup):
 
 
 def test_status_reports_each_model_on_each_host(setup):
-    reg, server = _applied(setup)
+    reg, server = after_apply(setup)
     server.remove_local("helper")
     server.modify_local("faq", system="Other.")
     result = run("status")

@@ -11,7 +11,7 @@ import sys
 import pexpect
 import pytest
 
-from tests.helpers import RegistryFixture, run
+from tests.helpers import RegistryFixture, after_apply, run
 from tests.ollama_server import OllamaServer
 
 
@@ -24,16 +24,8 @@ def setup(reg: RegistryFixture, ollama_server: OllamaServer, monkeypatch: pytest
     return reg, ollama_server
 
 
-def _applied(setup):
-    reg, server = setup
-    result = run("apply")
-    assert result.code == 0, result.err
-    server.clear_log()
-    return reg, server
-
-
 def test_a_saved_plan_is_applied_exactly(setup, tmp_path):
-    reg, server = _applied(setup)
+    reg, server = after_apply(setup)
     reg.write("faq", reg.model_text("faq", base="mistral", system="Answer in one line."))
     reg.commit("shorter answers")
     plan_file = tmp_path / "plan.json"
@@ -58,7 +50,7 @@ def test_a_saved_plan_is_applied_exactly(setup, tmp_path):
 
 
 def test_a_plan_is_refused_when_the_registry_changed_since(setup, tmp_path):
-    reg, server = _applied(setup)
+    reg, server = after_apply(setup)
     plan_file = tmp_path / "plan.json"
     assert run("plan", "--out", str(plan_file)).code == 0
     before = reg.head()
@@ -76,7 +68,7 @@ def test_a_plan_is_refused_when_the_registry_changed_since(setup, tmp_path):
 
 
 def test_a_plan_is_refused_when_a_host_changed_since(setup, tmp_path):
-    reg, server = _applied(setup)
+    reg, server = after_apply(setup)
     reg.write("faq", reg.model_text("faq", base="mistral", system="Answer in one line."))
     plan_file = tmp_path / "plan.json"
     assert run("plan", "--out", str(plan_file)).code == 0
@@ -149,7 +141,7 @@ def test_force_goes_past_max_deletes(reg: RegistryFixture, ollama_server, monkey
 
 
 def test_model_selects_a_model_and_what_is_built_on_it(setup):
-    reg, server = _applied(setup)
+    reg, server = after_apply(setup)
     reg.write("writer", reg.model_text("writer", base="llama3.1:8b", parameters={"top_k": 5}))
     reg.write("faq", reg.model_text("faq", base="mistral", system="Other."))
     reg.commit("change writer and faq")
@@ -168,7 +160,7 @@ def test_model_selects_a_model_and_what_is_built_on_it(setup):
 def test_status_detailed_exitcode(setup):
     reg, server = setup
     assert run("status", "--detailed-exitcode").code == 2  # nothing made yet
-    _applied(setup)
+    after_apply(setup)
     assert run("status", "--detailed-exitcode").code == 0
     server.modify_local("faq", system="Drifted.")
     drift = run("status", "--detailed-exitcode", "--target", "local")

@@ -4,6 +4,7 @@ path it is about and a message that says what to do. Pure; positions are added b
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
@@ -50,15 +51,8 @@ def _null_problems(value: Any, loc: tuple[str | int, ...] = ()) -> list[RawProbl
         return []  # verbatim: Open WebUI itself stores nulls
     if value is None:
         return [(loc, "no value (give one, or remove the key to leave it unset)")]
-    items = (
-        value.items()
-        if isinstance(value, dict)
-        else enumerate(value)
-        if isinstance(value, list)
-        else ()
-    )
     out: list[RawProblem] = []
-    for key, item in items:
+    for key, item in _children(value):
         out += _null_problems(item, (*loc, key))
     return out
 
@@ -82,14 +76,14 @@ def _infinite(value: Any, loc: tuple[str | int, ...]) -> list[RawProblem]:
     """NaN and infinities in the verbatim block: the JSON Open WebUI stores has neither."""
     if isinstance(value, float) and not math.isfinite(value):
         return [(loc, f"must be a finite number, got {value} (JSON has no {value})")]
-    items = (
-        value.items()
-        if isinstance(value, dict)
-        else enumerate(value)
-        if isinstance(value, list)
-        else ()
-    )
-    return [p for key, item in items for p in _infinite(item, (*loc, key))]
+    return [p for key, item in _children(value) for p in _infinite(item, (*loc, key))]
+
+
+def _children(value: Any) -> Iterable[tuple[Any, Any]]:
+    """The (key or index, item) pairs of a mapping or a list; none for anything else."""
+    if isinstance(value, dict):
+        return value.items()
+    return enumerate(value) if isinstance(value, list) else ()
 
 
 def _openwebui_problems(block: Any) -> list[RawProblem]:
