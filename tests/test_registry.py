@@ -14,7 +14,7 @@ import pytest
 
 from modelops.errors import NotFoundError
 from modelops.registry.store import Registry, discover
-from tests.helpers import REPO_ROOT, RegistryFixture, run
+from tests.helpers import REPO_ROOT, RegistryFixture, png, run
 
 
 def test_discovery_order(tmp_path: Path):
@@ -282,3 +282,31 @@ def test_a_linked_avatar_or_model_is_never_read(reg: RegistryFixture, tmp_path: 
     shown = run("show", "other")
     assert shown.code == 1 and "secret" not in shown.out + shown.err
     assert run("set", "faq", "avatar=.git/config.png").code == 1
+
+
+@pytest.mark.parametrize("path", ["models/big.yaml", "avatars/faq.png"])
+def test_a_huge_file_in_the_registry_is_one_error_and_never_read_whole(
+    reg: RegistryFixture, monkeypatch: pytest.MonkeyPatch, path: str
+):
+    """A 40 MiB file (sparse: it takes no disk) is refused after reading just past the limit."""
+    from modelops.registry import sources
+
+    reg.add("faq", base="mistral", avatar="avatars/faq.png")
+    (reg.root / "avatars" / "faq.png").write_bytes(png())
+    with (reg.root / path).open("wb") as handle:
+        handle.truncate(40 * 1024 * 1024)
+    read: list[int] = []
+    real = os.read
+
+    def counted(fd: int, n: int) -> bytes:
+        chunk = real(fd, n)
+        read.append(len(chunk))
+        return chunk
+
+    monkeypatch.setattr(sources.os, "read", counted)
+    result = run("validate")
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        f"{path}: is 40.0 MiB; no registry file may be over 32.0 MiB (move it out of the registry)"
+    )
+    assert max(read) <= 1 << 20 and sum(read) < sources.FILE_LIMIT + (2 << 20)  # not 40 MiB

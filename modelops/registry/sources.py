@@ -13,8 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from modelops.errors import Problem, SpecError
+from modelops.spec.avatar import size_text
+
 if TYPE_CHECKING:  # gitpython costs ~100 ms to import: only revisions pay for it
     from modelops.registry.git import Repo
+
+# No registry file is read past this: model files stop at 1 MiB, avatars at 256 KiB and a
+# conversation's images at 20 MiB, so a larger file is a mistake, and never read into memory.
+FILE_LIMIT = 32 * 1024 * 1024
 
 
 class Source(Protocol):
@@ -97,14 +104,25 @@ class WorkTree:
                 return None
             raise
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
                 return None  # a folder, a pipe, a device: never waited on
-            chunks = []
-            while chunk := os.read(fd, 1 << 20):
+            chunks, size = [], 0
+            while size <= FILE_LIMIT and (chunk := os.read(fd, 1 << 20)):
                 chunks.append(chunk)
+                size += len(chunk)
+            if size > FILE_LIMIT:
+                raise self._too_large(path, max(size, info.st_size))
             return b"".join(chunks)
         finally:
             os.close(fd)
+
+    def _too_large(self, path: str, size: int) -> SpecError:
+        why = (
+            f"is {size_text(size)}; no registry file may be over {size_text(FILE_LIMIT)} "
+            "(move it out of the registry)"
+        )
+        return SpecError([Problem(self.shown(path), 0, 0, "", why)])
 
     def _folder_linked(self, folder: str) -> bool:
         if folder not in self._folders:
