@@ -334,6 +334,28 @@ def test_delete_removes_an_avatar_no_other_model_shows(reg):
     assert reg.last_paths() == ["avatars/a.png", "models/b.yaml"]
 
 
+def test_an_avatar_a_model_stops_showing_goes_with_it_unless_another_shows_it(reg, tmp_path: Path):
+    """set, --unset and rollback let go of the image the model showed, as delete does; one
+    another model shows stays."""
+    (reg.root / "avatars/one.png").write_bytes(PNG)
+    reg.add("a", base="mistral", avatar="avatars/one.png")
+    reg.add("b", base="mistral", avatar="avatars/one.png")
+    first = reg.head()
+    two = tmp_path / "two.png"
+    two.write_bytes(png(colour=(0, 0, 255)))
+    assert run("set", "a", f"avatar={two}").code == 0
+    assert reg.last_paths() == ["avatars/a.png", "models/a.yaml"]  # b still shows one.png
+    assert run("set", "b", "avatar=avatars/a.png").code == 0
+    assert reg.last_paths() == ["avatars/one.png", "models/b.yaml"]
+    assert not (reg.root / "avatars/one.png").exists()
+    assert run("rollback", "a", first).code == 0
+    assert reg.last_paths() == ["avatars/one.png", "models/a.yaml"]  # back; a.png: b shows it
+    assert (reg.root / "avatars/one.png").read_bytes() == PNG
+    assert run("set", "b", "--unset", "avatar").code == 0
+    assert reg.last_paths() == ["avatars/a.png", "models/b.yaml"]
+    assert run("validate").err == ""  # no avatar file left that no model uses
+
+
 def test_history_and_rollback(reg):
     reg.add("faq", base="mistral", system="Version one.")
     assert run("set", "faq", "system=Version two.").code == 0

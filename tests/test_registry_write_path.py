@@ -87,7 +87,8 @@ def test_set_avatar_commits_the_image_with_the_model(reg: RegistryFixture, tmp_p
     untracked = reg.root / "avatars" / "new.png"  # put there by hand, never committed
     untracked.write_bytes(png((7, 7)))
     assert run("set", "faq", "avatar=avatars/new.png").code == 0
-    assert reg.last_paths() == ["avatars/new.png", "models/faq.yaml"]
+    # new.png is committed with the model; faq.png, which no model shows now, goes
+    assert reg.last_paths() == ["avatars/faq.png", "avatars/new.png", "models/faq.yaml"]
     assert reg.status() == ""
 
 

@@ -105,6 +105,11 @@ def set_fields(
     writes: dict[str, bytes | None] = {snapshot.get(model_id).path: content}
     if avatar is not None:
         writes[avatar[0]] = avatar[1]
+    if ("avatar",) in unset:
+        _let_go(snapshot, model_id, None, writes)
+    for loc, value in assignments:
+        if loc == ("avatar",):
+            _let_go(snapshot, model_id, value if isinstance(value, str) else None, writes)
     return Changeset(
         op="set",
         summary=_set_subject(model_id, sets, unsets),
@@ -317,6 +322,19 @@ def rename(snapshot: Snapshot, old: str, new: str) -> Changeset:
     )
 
 
+def _let_go(
+    snapshot: Snapshot, model_id: str, keeps: str | None, writes: dict[str, bytes | None]
+) -> None:
+    """Delete the avatar file `model_id` shows today when it stops showing it (it shows
+    `keeps` instead, or nothing) and no other model shows it: the history keeps the image."""
+    model = snapshot.models.get(model_id)
+    avatar = model.spec.avatar if model else None
+    if not avatar or ":" in avatar or avatar == keeps or avatar in writes:
+        return
+    if not any(m.id != model_id and m.spec.avatar == avatar for m in snapshot.models.values()):
+        writes[avatar] = None
+
+
 def delete(snapshot: Snapshot, model_id: str) -> Changeset:
     model = snapshot.get(model_id)
     children = snapshot.children(model_id)
@@ -326,13 +344,7 @@ def delete(snapshot: Snapshot, model_id: str) -> Changeset:
             "(change their base or delete them first)"
         )
     writes: dict[str, bytes | None] = {model.path: None}
-    avatar = model.spec.avatar
-    if avatar and ":" not in avatar:
-        others = [
-            m for m in snapshot.models.values() if m.id != model_id and m.spec.avatar == avatar
-        ]
-        if not others:
-            writes[avatar] = None  # no other model shows it
+    _let_go(snapshot, model_id, None, writes)
     return Changeset(
         op="delete",
         summary=f"Delete model {model_id}",
@@ -351,6 +363,7 @@ def rollback(snapshot: Snapshot, old: Snapshot, model_id: str, rev: str, sha: st
     avatar = old.models[model_id].spec.avatar
     if avatar and ":" not in avatar and snapshot.read(avatar) is None:
         writes[avatar] = old.read(avatar)  # bring back an avatar deleted since
+    _let_go(snapshot, model_id, avatar, writes)
     return Changeset(
         op="rollback",
         summary=f"Roll back {model_id} to {rev} ({sha[:12]})",
