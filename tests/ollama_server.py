@@ -56,6 +56,7 @@ class RequestRecord:
     path: str
     body: dict[str, Any] | None
     time: float  # time.monotonic() at arrival
+    authorization: str | None = None  # the Authorization header, as sent
 
     @property
     def model(self) -> str | None:
@@ -195,9 +196,16 @@ class OllamaServer(FaultSwitches):
         with self._lock:
             self._connections.discard(connection)
 
-    def record(self, method: str, path: str, body: dict[str, Any] | None) -> None:
+    def record(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        authorization: str | None = None,
+    ) -> None:
         with self._lock:
-            self._requests.append(RequestRecord(method, path, body, time.monotonic()))
+            now = time.monotonic()
+            self._requests.append(RequestRecord(method, path, body, now, authorization))
             self._arrived.notify_all()
 
     def sleep(self, seconds: float) -> None:

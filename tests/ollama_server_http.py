@@ -322,7 +322,7 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.read_body()
         methods = self.server.routes.get(path)
         if methods is None or self.command not in methods:
-            owner.record(self.command, path, None)
+            owner.record(self.command, path, None, self.headers.get("Authorization"))
             if methods is None:
                 self.send_bytes(404, b"404 page not found", "text/plain")
             else:
@@ -336,7 +336,7 @@ class Handler(BaseHTTPRequestHandler):
                 body = decoder(raw)
             except ApiError as error:
                 decode_error = error
-        owner.record(self.command, path, body)
+        owner.record(self.command, path, body, self.headers.get("Authorization"))
         faults = owner.faults.take(path, model_key(body))
         try:
             if self.apply_faults_before(faults, streaming=path in STREAMING):

@@ -4,6 +4,7 @@ names the server."""
 
 from __future__ import annotations
 
+import base64
 import socket
 from collections.abc import Iterator
 
@@ -200,3 +201,22 @@ def test_chat_streams_the_answer_and_its_counts(server: OllamaServer):
     assert chunks[-1].answer_tokens
     assert "".join(c.text for c in chunks)
     assert server.calls("/api/chat")[0].body["options"] == {"seed": 1}
+
+
+def test_a_host_url_with_a_user_and_password_authenticates_and_never_shows_them(server):
+    """For an Ollama behind a proxy that asks for it, as httpx and browsers treat user-info."""
+    port = server.url.rsplit(":", 1)[1]
+    host = OllamaHost(f"http://team%40corp:s3cr%3At@127.0.0.1:{port}", timeout=5.0)
+    try:
+        host.tags()
+    finally:
+        host.close()
+    assert host.url == f"http://127.0.0.1:{port}"
+    sent = server.requests[-1].authorization
+    assert sent == "Basic " + base64.b64encode(b"team@corp:s3cr:t").decode()
+    plain = OllamaHost(server.url, timeout=5.0)
+    try:
+        plain.tags()
+    finally:
+        plain.close()
+    assert server.requests[-1].authorization is None

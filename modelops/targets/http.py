@@ -16,6 +16,7 @@ it was doing and on which server.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import select
@@ -85,8 +86,16 @@ class Answer:
 class Pool:
     """Keep-alive connections to one server (`http://host:port[/path]`), shared by threads."""
 
-    def __init__(self, url: str, timeout: float, *, max_idle: int = MAX_IDLE) -> None:
+    def __init__(
+        self, url: str, timeout: float, *, max_idle: int = MAX_IDLE, auth: str | None = None
+    ) -> None:
+        """`auth`: "user:password", sent as HTTP Basic authentication (for a server behind a
+        proxy that asks for it), as a URL's user-info is by browsers and HTTP clients."""
         parts = urlsplit(url)
+        self._headers = dict(_HEADERS)
+        if auth is not None:
+            token = base64.b64encode(auth.encode()).decode("ascii")
+            self._headers["Authorization"] = f"Basic {token}"
         self._https = parts.scheme == "https"
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or (443 if self._https else 80)
@@ -154,14 +163,17 @@ class Pool:
             connection.close()
             raise
 
-    @staticmethod
     def _send(
-        connection: http.client.HTTPConnection, method: str, target: str, payload: bytes | None
+        self,
+        connection: http.client.HTTPConnection,
+        method: str,
+        target: str,
+        payload: bytes | None,
     ) -> http.client.HTTPResponse:
         """Send a request and read the head of its answer; the connection is closed on any
         failure."""
         try:
-            connection.request(method, target, body=payload, headers=_HEADERS)
+            connection.request(method, target, body=payload, headers=self._headers)
             return connection.getresponse()
         except (http.client.RemoteDisconnected, ConnectionError) as exc:
             connection.close()

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from modelops.errors import TargetError
 from modelops.spec import names
@@ -46,6 +46,16 @@ def normalize_host(text: str | None) -> str:
     return f"{parts.scheme}://{host}:{port}{path}"
 
 
+def userinfo(text: str) -> str | None:
+    """The "user:password" of a host URL (percent-decoded), or None: the URL modelops shows
+    and records has none."""
+    text = text.strip()
+    parts = urlsplit(text if "://" in text else f"http://{text}")
+    if parts.username is None:
+        return None
+    return f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+
+
 @dataclass(frozen=True)
 class Tag:
     """One model in a host's `/api/tags`."""
@@ -66,7 +76,7 @@ class OllamaHost:
         self.url = normalize_host(url)
         self.retry = retry or Retry()
         self._timeout = timeout
-        self._http = http.Pool(self.url, timeout)  # made lazily: no connection until a call
+        self._http = http.Pool(self.url, timeout, auth=userinfo(url))  # no connection yet
 
     @property
     def connections(self) -> int:
