@@ -212,3 +212,29 @@ def test_yes_does_not_ask(setup):
     assert child.exitstatus == 0
     assert "[y/N]" not in child.before
     assert len(server.calls("/api/create")) == 3
+
+
+def test_a_plan_saved_before_open_webui_plans_were_saved_still_applies(setup, tmp_path):
+    """A version 1 file (no products, no Open WebUI settings) reads as Ollama hosts; a version
+    this modelops does not know is refused with the versions it reads."""
+    reg, server = setup
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", "--out", str(plan_file)).code == 0
+    data = json.loads(plan_file.read_text())
+    assert data["version"] == 2
+    data["version"] = 1
+    del data["target"]["webui"]
+    for host in data["plan"]["hosts"]:
+        del host["product"], host["seen"]
+    plan_file.write_text(json.dumps(data))
+    result = run("apply", str(plan_file), "--yes")
+    assert result.code == 0, result.err
+    assert len(server.calls("/api/create")) == 3  # faq, writer, poet
+    data["version"] = 3
+    plan_file.write_text(json.dumps(data))
+    newer = run("apply", str(plan_file))
+    assert newer.code == 1
+    assert newer.err == (
+        f"error: {plan_file}: cannot apply: it is a version 3 plan; this modelops reads 1 and 2 "
+        "(make a new one with 'plan --out')\n"
+    )

@@ -344,3 +344,84 @@ def test_a_combined_target_wraps_each_ollama_model_once(
             assert run("plan", "--detailed-exitcode").code == 0
         finally:
             delete_models(client, names)
+
+
+def test_a_saved_plan_is_applied_exactly_and_refused_once_the_ui_or_the_registry_moved(
+    shipped, tmp_path: Path, openwebui: OpenWebUI
+):
+    reg, client = shipped
+    first = tmp_path / "first.json"
+    planned = run("plan", "--out", str(first), "--detailed-exitcode")
+    assert planned.code == 2, planned.err
+    assert openwebui.api_key not in first.read_text()  # read from the environment when applied
+    applied = run("apply", str(first), "--yes")
+    assert applied.code == 0, applied.out + applied.err
+    assert applied.out.endswith("Apply: 0 pulled, 7 created, 0 updated, 0 deleted, 0 failed.\n")
+    assert run("plan", "--detailed-exitcode").code == 0
+
+    assert run("set", "faq", "description=From git.").code == 0
+    second = tmp_path / "second.json"
+    assert run("plan", "--out", str(second)).code == 0
+    _update(client, "faq", params={"system": "Saved in the UI after the plan."})
+    refused = run("apply", str(second), "--yes")
+    assert refused.code == 1
+    assert refused.err == (
+        f"error: {second} is stale, so nothing was applied: {openwebui.url}: faq was saved in "
+        "Open WebUI since the plan (make a new plan with 'plan --out')\n"
+    )
+    assert _export(client)["faq"]["params"]["system"] == "Saved in the UI after the plan."
+
+    third = tmp_path / "third.json"
+    assert run("plan", "--out", str(third)).code == 0
+    assert run("set", "sql-tutor", "tags=[sql]").code == 0  # a field only Open WebUI shows
+    refused = run("apply", str(third), "--yes")
+    assert refused.code == 1
+    assert "is stale, so nothing was applied: the registry" in refused.err
+    assert "sql-tutor changed" in refused.err
+    assert _export(client)["faq"]["params"]["system"] == "Saved in the UI after the plan."
+    fourth = tmp_path / "fourth.json"
+    assert run("plan", "--out", str(fourth)).code == 0
+    done = run("apply", str(fourth), "--yes")
+    assert done.code == 0, done.out + done.err
+    assert _export(client)["faq"]["meta"]["description"] == "From git."
+    assert run("plan", "--detailed-exitcode").code == 0
+
+
+def test_a_saved_plan_of_a_combined_target_applies_ollama_then_open_webui(
+    openwebui: OpenWebUI,
+    openwebui_ollama_base_url: str,
+    reg: RegistryFixture,
+    monkeypatch,
+    tmp_path: Path,
+):
+    reg.add("saved-faq", base="mistral", system="Answer briefly.")
+    (reg.root / "modelops.yaml").write_text(
+        "version: 1\n"
+        "name: modelops-combined-saved\n"
+        "targets:\n"
+        f"  local: {{type: ollama, host: '{openwebui_ollama_base_url}'}}\n"
+        f"  webui: {{type: openwebui, url: '{openwebui.url}', ollama: local}}\n"
+        "default_target: webui\n"
+    )
+    reg.commit("a combined target")
+    monkeypatch.setenv("OPENWEBUI_API_KEY", openwebui.api_key)
+    names = ["saved-faq", "saved-faq:latest"]
+    plan_file = tmp_path / "plan.json"
+    with openwebui.client() as client:
+        delete_models(client, names)
+        try:
+            assert run("plan", "--out", str(plan_file)).code == 0
+            saved = json.loads(plan_file.read_text())
+            assert saved["target"]["hosts"] == [openwebui_ollama_base_url]
+            assert saved["target"]["webui"]["url"] == openwebui.url
+            result = run("apply", str(plan_file), "--yes")
+            assert result.code == 0, result.out + result.err
+            tags = httpx.get(f"{openwebui_ollama_base_url}/api/tags").json()["models"]
+            assert "saved-faq:latest" in {m["name"] for m in tags}
+            assert _export(client)["saved-faq"]["base_model_id"] == "saved-faq:latest"
+            assert run("plan", "--detailed-exitcode").code == 0
+            again = run("apply", str(plan_file), "--yes")  # what it saw has changed since
+            assert again.code == 1
+            assert "is stale, so nothing was applied" in again.err
+        finally:
+            delete_models(client, names)

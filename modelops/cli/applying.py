@@ -115,12 +115,16 @@ def read_plan(path: str, registry: Registry) -> SavedPlan:
     except UnicodeDecodeError:
         raise ModelopsError(f"cannot read the plan {path}: it is not text") from None
     saved = planfile.loads(text, path)
-    if MASK not in text:
-        return saved
+    if not any(MASK in host for host in saved.target.hosts):
+        return saved  # (a "***" elsewhere, in a prompt say, is the registry's own text)
     from modelops.reconcile import session
+    from modelops.spec.config import OpenWebUITargetConfig
 
     config = registry.load(saved.rev).config
-    wanted = session.Selection(saved.target.name, env_host=os.environ.get("OLLAMA_HOST"))
+    name, found = session.choose(config, session.Selection(saved.target.name))
+    if isinstance(found, OpenWebUITargetConfig) and found.ollama:
+        name = found.ollama  # the hosts are those of the Ollama target it wraps
+    wanted = session.Selection(name, env_host=os.environ.get("OLLAMA_HOST"))
     scrub = scrubber()
     for host in session.resolve_target(config, wanted).hosts:
         text = text.replace(json.dumps(scrub(host))[1:-1], json.dumps(host)[1:-1])

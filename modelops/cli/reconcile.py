@@ -19,7 +19,7 @@ from modelops.cli.common import (
     work_tree_option,
 )
 from modelops.cli.output import emit_json, say, table
-from modelops.errors import Exit, ModelopsError
+from modelops.errors import Exit
 from modelops.reconcile import guard, record, render, session
 from modelops.reconcile.plan import Plan
 from modelops.reconcile.session import Selection
@@ -149,11 +149,6 @@ def plan(
     with session.session(registry, selection) as s:
         _said(s)
         applying.narrow(s, models)
-        if out_path and s.kind != "ollama":  # the target's kind decides: not a usage error
-            raise ModelopsError(
-                "plan --out saves plans for Ollama targets; an Open WebUI target checks each "
-                "model's last change when it is applied instead (apply --force to overwrite)"
-            )
         if out_path:
             applying.write_plan(out_path, saved.to_save(s))
         _print_plan(s.plan, output)
@@ -234,7 +229,8 @@ def _apply_saved(
 ) -> int:
     from modelops.reconcile import saved
 
-    with saved.checked(registry, applying.read_plan(path, registry), path) as s:
+    plan = applying.read_plan(path, registry)
+    with saved.checked(registry, plan, path, dict(os.environ)) as s:
         return _carry_out(s, models, max_deletes, force, yes, parallelism, output)
 
 

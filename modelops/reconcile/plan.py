@@ -40,6 +40,9 @@ class HostPlan:
     product: str = "Ollama"
     unmanaged: tuple[str, ...] = ()  # models someone else made there: never touched
     applied: tuple[str, ...] = ()  # Open WebUI: the commits its managed models were applied from
+    # Open WebUI: each model's version and save time as observed ("version_id@updated_at"),
+    # which a saved plan checks before it is applied
+    seen: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

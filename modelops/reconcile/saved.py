@@ -1,23 +1,46 @@
 """The saved-plan use cases: turn a session's plan into a saved plan (`plan --out`), and check
-a saved plan against the registry and the hosts as they are now before it is applied (`apply
-FILE`). A plan that no longer holds is refused with what changed; one that holds is applied
-exactly as it was saved, by the same apply as any plan."""
+a saved plan against the registry and the targets as they are now before it is applied
+(`apply FILE`). A plan that no longer holds is refused with what changed; one that holds is
+applied exactly as it was saved, by the same apply as any plan."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from modelops.errors import ConflictError, TargetError
-from modelops.reconcile import observe, planfile, record
-from modelops.reconcile.desired import desired_models
-from modelops.reconcile.planfile import SavedPlan, Settings
+from modelops.reconcile import observe, planfile, record, webui
+from modelops.reconcile.desired import Desired, desired_models
+from modelops.reconcile.planfile import SavedPlan, Settings, WebUISettings
 from modelops.reconcile.session import Deployed, ResolvedTarget, Session, connect
+from modelops.registry.snapshot import Snapshot
 from modelops.registry.store import Registry
 
 
 def _commit(registry: Registry, rev: str | None) -> str | None:
     return registry.resolve(rev) if rev else registry.repo.head()
+
+
+def definitions(snapshot: Snapshot, desired: Mapping[str, Desired], web: bool) -> dict[str, str]:
+    """What the plan was made from, a hash per model: for Ollama alone, what each model asks
+    of Ollama; with Open WebUI, each model's file and avatar as well (its tags, sharing or
+    picture change the record Open WebUI is sent)."""
+    if not web:
+        return {d.id: d.spec_hash for d in desired.values()}
+    out = {}
+    for model in snapshot.models.values():
+        avatar = model.placed.avatar
+        picture = snapshot.read(avatar) if avatar and ":" not in avatar else None
+        parts = [
+            desired[model.id].spec_hash if model.id in desired else None,
+            model.digest,
+            hashlib.sha256(picture).hexdigest() if picture is not None else None,
+        ]
+        out[model.id] = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+    return out
 
 
 def to_save(s: Session) -> SavedPlan:
@@ -27,29 +50,43 @@ def to_save(s: Session) -> SavedPlan:
         host: {key: tag.digest for key, tag in seen.tags.items()}
         for host, seen in s.observed.items()
     }
-    t = s.target
+    t, web = s.target, s.web
+    ollama = tuple(h for h in t.hosts if web is None or h != web.url)
+    settings = Settings(
+        t.name,
+        ollama,
+        t.namespace,
+        t.prune,
+        t.timeout,
+        t.retries,
+        WebUISettings(web.url, web.api_key_env, web.prune, web.timeout) if web else None,
+    )
     return SavedPlan(
         s.plan,
-        Settings(t.name, t.hosts, t.namespace, t.prune, t.timeout, t.retries),
+        settings,
         rev,
         _commit(s.registry, rev),
-        {d.id: d.spec_hash for d in s.desired.values()},
+        definitions(s.snapshot, s.desired, web is not None),
         planfile.observed_state(s.plan, tags),
     )
 
 
 @contextlib.contextmanager
-def checked(registry: Registry, saved: SavedPlan, shown: str) -> Iterator[Session]:
+def checked(
+    registry: Registry, saved: SavedPlan, shown: str, environ: Mapping[str, str]
+) -> Iterator[Session]:
     """A session that carries out `saved`, once the registry and every host are found as the
     plan saw them; a ConflictError says what changed otherwise. Connections close at the end
-    of the block."""
+    of the block. An Open WebUI's API key is read from `environ`."""
     snapshot = registry.load(saved.rev).require_valid()
-    t = saved.target
-    target = ResolvedTarget(t.name, t.hosts, t.namespace, t.prune, t.timeout, t.retries)
-    desired = desired_models(snapshot.specs(), target.namespace)
-    hosts = connect(target)
+    t, web = saved.target, saved.target.webui
+    ollama = ResolvedTarget(t.name, t.hosts, t.namespace, t.prune, t.timeout, t.retries)
+    desired = desired_models(snapshot.specs(), ollama.namespace) if t.hosts else {}
+    hosts: list[Any] = list(connect(ollama))
+    wrapper = None
     try:
         observed: dict[str, observe.Observed] = {}
+        now: dict[str, dict[str, str]] = {}
         problems = []
         for host in hosts:
             if host.url not in saved.observed:
@@ -58,12 +95,22 @@ def checked(registry: Registry, saved: SavedPlan, shown: str) -> Iterator[Sessio
                 observed[host.url] = observe.Observed(host.tags(), set())
             except TargetError as exc:
                 problems.append(f"{host.url} cannot be checked: {exc.message}")
-        now = {
-            url: {k: tag.digest for k, tag in seen.tags.items()} for url, seen in observed.items()
-        }
-        problems += planfile.stale(
-            saved, {d.id: d.spec_hash for d in desired.values()}, _commit(registry, saved.rev), now
+        now.update(
+            {url: {k: tag.digest for k, tag in seen.tags.items()} for url, seen in observed.items()}
         )
+        if web is not None:
+            wrapper = webui.WebUITarget(
+                t.name, web.url, web.api_key_env, web.prune, web.timeout, None
+            )
+            server = webui.connect(wrapper, environ, force=False)
+            hosts.append(server)
+            try:
+                server.version()  # one this modelops knows
+                now[web.url] = dict(webui.stamps(server.models() + server.base_overrides()))
+            except TargetError as exc:
+                problems.append(f"{web.url} cannot be checked: {exc.message}")
+        then = definitions(snapshot, desired, web is not None)
+        problems += planfile.stale(saved, then, _commit(registry, saved.rev), now)
         if problems:
             raise ConflictError(
                 f"{shown} is stale, so nothing was applied: {'; '.join(problems)} "
@@ -71,8 +118,26 @@ def checked(registry: Registry, saved: SavedPlan, shown: str) -> Iterator[Sessio
             )
         records = record.load(registry.state_file(record.FILE))
         source = Deployed(saved.rev, _commit(registry, saved.rev))
+        target = (
+            ollama
+            if web is None
+            else ResolvedTarget(
+                t.name, (*t.hosts, web.url), t.namespace, t.prune or web.prune, t.timeout, t.retries
+            )
+        )
+        kind = "ollama" if web is None else "combined" if t.hosts else "openwebui"
         yield Session(
-            registry, snapshot, target, desired, hosts, records, saved.plan, observed, source
+            registry,
+            snapshot,
+            target,
+            desired,
+            hosts,
+            records,
+            saved.plan,
+            observed,
+            source,
+            kind=kind,
+            web=wrapper,
         )
     finally:
         for host in hosts:

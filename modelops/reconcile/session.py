@@ -180,6 +180,7 @@ class Session:
     warnings: list[str] = field(default_factory=list)  # for the user: what is deployed, and
     notes: list[str] = field(default_factory=list)  # what is not
     kind: str = "ollama"  # or "openwebui", or "combined" (Ollama first, then Open WebUI)
+    web: webui.WebUITarget | None = None  # the Open WebUI, for "openwebui" and "combined"
 
 
 @contextlib.contextmanager
@@ -236,6 +237,7 @@ def session(
                 source,
                 *said,
                 "openwebui",
+                web,
             )
             return
         inner = replace(selection, target=web.ollama)
@@ -247,7 +249,7 @@ def session(
             s.plan = Plan(name, (*s.plan.hosts, host_plan), s.plan.prune or web.prune)
             s.target = replace(s.target, name=name, hosts=(*s.target.hosts, web.url))
             s.hosts = [*s.hosts, server]
-            s.kind = "combined"
+            s.kind, s.web = "combined", web
             yield s
     finally:
         server.close()

@@ -17,6 +17,7 @@ from modelops.reconcile.webui_plan import (
     desired_records,
     marked,
     plan_webui,
+    seen,
     wanted_kinds,
 )
 from modelops.registry.snapshot import Snapshot
@@ -100,7 +101,13 @@ def plan_host(
         product=PRODUCT,
         unmanaged=tuple(planned.unmanaged),
         applied=tuple(sorted(applied)),
+        seen=stamps(live),
     )
+
+
+def stamps(live: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """Each live model's version and save time, as a saved plan keeps them."""
+    return tuple(sorted((str(r.get("id")), "@".join(str(part) for part in seen(r))) for r in live))
 
 
 def hidden_bases(wrapped: Mapping[str, str]) -> dict[str, dict[str, Any]]:
