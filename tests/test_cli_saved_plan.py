@@ -238,3 +238,22 @@ def test_a_plan_saved_before_open_webui_plans_were_saved_still_applies(setup, tm
         f"error: {plan_file}: cannot apply: it is a version 3 plan; this modelops reads 1 and 2 "
         "(make a new one with 'plan --out')\n"
     )
+
+
+def test_text_that_reads_like_a_secret_is_masked_in_the_file_but_applied_as_written(
+    setup, tmp_path
+):
+    """The plan file masks what looks like a credential, even in a prompt; apply sends what
+    the registry says, which the plan's definition hashes vouch for."""
+    reg, server = setup
+    prompt = "Call https://bob:hunter22@api.example.com with Authorization: Bearer abcdef123456"
+    assert run("set", "faq", f"system={prompt}").code == 0
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", "--out", str(plan_file)).code == 0
+    text = plan_file.read_text()
+    assert "hunter22" not in text and "abcdef123456" not in text
+    result = run("apply", str(plan_file), "--yes")
+    assert result.code == 0, result.err
+    sent = [r.body for r in server.requests if r.path == "/api/create" and r.body]
+    assert [b["system"] for b in sent if b["model"] == "faq:latest"] == [prompt]
+    assert run("plan", "--detailed-exitcode").code == 0

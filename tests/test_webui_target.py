@@ -350,13 +350,17 @@ def test_a_saved_plan_is_applied_exactly_and_refused_once_the_ui_or_the_registry
     shipped, tmp_path: Path, openwebui: OpenWebUI
 ):
     reg, client = shipped
+    prompt = "Send Authorization: Bearer abcdef123456 with each call."  # masked in the file
+    assert run("set", "faq", f"system={prompt}").code == 0
     first = tmp_path / "first.json"
     planned = run("plan", "--out", str(first), "--detailed-exitcode")
     assert planned.code == 2, planned.err
     assert openwebui.api_key not in first.read_text()  # read from the environment when applied
+    assert "abcdef123456" not in first.read_text()
     applied = run("apply", str(first), "--yes")
     assert applied.code == 0, applied.out + applied.err
     assert applied.out.endswith("Apply: 0 pulled, 7 created, 0 updated, 0 deleted, 0 failed.\n")
+    assert _export(client)["faq"]["params"]["system"] == prompt  # as the registry says
     assert run("plan", "--detailed-exitcode").code == 0
 
     assert run("set", "faq", "description=From git.").code == 0

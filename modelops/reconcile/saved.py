@@ -9,15 +9,18 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from modelops.errors import ConflictError, TargetError
 from modelops.reconcile import observe, planfile, record, webui
 from modelops.reconcile.desired import Desired, desired_models
+from modelops.reconcile.plan import HostPlan, Plan
 from modelops.reconcile.planfile import SavedPlan, Settings, WebUISettings
 from modelops.reconcile.session import Deployed, ResolvedTarget, Session, connect
 from modelops.registry.snapshot import Snapshot
 from modelops.registry.store import Registry
+from modelops.targets.base import Change
 
 
 def _commit(registry: Registry, rev: str | None) -> str | None:
@@ -116,8 +119,27 @@ def checked(
                 f"{shown} is stale, so nothing was applied: {'; '.join(problems)} "
                 "(make a new plan with 'plan --out')"
             )
+        uncommitted = tuple(registry.uncommitted()) if saved.rev is None else ()
+        source = Deployed(saved.rev, _commit(registry, saved.rev), uncommitted)
+        plan = _as_sent(saved, desired)
+        if web is not None:
+            wrapped = {model_id: d.name for model_id, d in desired.items()} if t.hosts else None
+            fresh = webui.plan_host(
+                server,
+                snapshot,
+                registry.name(snapshot.config),
+                source.commit,
+                web.prune,
+                wrapped,
+                saved.rev is None and bool(uncommitted),
+            )
+            plan, moved = _with_records(plan, fresh)
+            if moved:
+                raise ConflictError(
+                    f"{shown} is stale, so nothing was applied: {'; '.join(moved)} "
+                    "(make a new plan with 'plan --out')"
+                )
         records = record.load(registry.state_file(record.FILE))
-        source = Deployed(saved.rev, _commit(registry, saved.rev))
         target = (
             ollama
             if web is None
@@ -133,7 +155,7 @@ def checked(
             desired,
             hosts,
             records,
-            saved.plan,
+            plan,
             observed,
             source,
             kind=kind,
@@ -142,3 +164,46 @@ def checked(
     finally:
         for host in hosts:
             host.close()
+
+
+def _as_sent(saved: SavedPlan, desired: Mapping[str, Desired]) -> Plan:
+    """The saved plan with each Ollama request as the registry defines it. The plan file was
+    written with secrets masked, and a prompt may hold text that reads like one (a URL with a
+    password, a bearer token); the requests are equal to what was planned, since each model's
+    definition hash, which covers its request, was found unchanged."""
+
+    def sent(c: Change) -> Change:
+        if c.request is None or c.model is None or c.model not in desired:
+            return c
+        return replace(c, request=desired[c.model].request)
+
+    hosts = tuple(
+        replace(h, changes=tuple(sent(c) for c in h.changes)) if h.product == "Ollama" else h
+        for h in saved.plan.hosts
+    )
+    return replace(saved.plan, hosts=hosts)
+
+
+def _with_records(plan: Plan, fresh: HostPlan) -> tuple[Plan, list[str]]:
+    """The Open WebUI changes with the records the server is sent made afresh (from the same
+    registry and the same server state, so the same, unless an object a model names was made
+    again under another id); what no longer matches, if anything."""
+    if fresh.error:
+        return plan, [f"{fresh.host}: {fresh.error}"]
+    now: dict[tuple[str, str], Change] = {
+        (c.action, c.name): c for c in fresh.changes if c.action != "noop"
+    }
+    moved, hosts = [], []
+    for h in plan.hosts:
+        if h.host != fresh.host:
+            hosts.append(h)
+            continue
+        then = {(c.action, c.name) for c in h.changes if c.action != "noop"}
+        moved += [f"{h.host}: {a} {n} is no longer planned" for a, n in sorted(then - set(now))]
+        moved += [f"{h.host}: {a} {n} is now planned" for a, n in sorted(set(now) - then)]
+        changes = tuple(
+            replace(c, request=now[(c.action, c.name)].request) if (c.action, c.name) in now else c
+            for c in h.changes
+        )
+        hosts.append(replace(h, changes=changes))
+    return replace(plan, hosts=tuple(hosts)), moved
