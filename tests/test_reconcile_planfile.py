@@ -38,6 +38,37 @@ def saved() -> SavedPlan:
     )
 
 
+W = "http://webui:8080"
+WEB = HostPlan(
+    W,
+    "0.12.4",
+    (
+        Change("noop", W, "faq", "faq", "in sync"),
+        Change("update", W, "poet", "poet", "drift", request={"record": {}, "seen": [1, 2]}),
+    ),
+    product="Open WebUI",
+    seen=(("faq", "v1@100"), ("made-in-ui", "v3@300"), ("poet", "v2@200")),
+)
+
+
+def test_an_open_webui_plan_reads_back_and_is_stale_once_a_model_was_saved_there():
+    plan = Plan("combined", (PLAN.hosts[0], WEB), prune=False)
+    settings = Settings(
+        "combined", (H,), None, False, 30.0, 3, planfile.WebUISettings(W, "KEY", False, 20.0)
+    )
+    observed = planfile.observed_state(plan, {H: {}})
+    assert observed[W] == {"faq": "v1@100", "poet": "v2@200"}  # what the plan is about
+    original = SavedPlan(plan, settings, None, "c" * 40, {"faq": "h"}, observed)
+    again = planfile.loads(planfile.dumps(original), "plan.json")
+    assert again == original
+    now = {H: {"registry.ollama.ai/library/mistral:latest": None}, W: dict(WEB.seen)}
+    assert planfile.stale(again, {"faq": "h"}, "c" * 40, now) == []
+    now[W] = {"faq": "v1@100", "poet": "v2@250"}
+    assert planfile.stale(again, {"faq": "h"}, "c" * 40, now) == [
+        f"{W}: poet was saved in Open WebUI since the plan"
+    ]
+
+
 def test_a_saved_plan_reads_back_unchanged():
     original = saved()
     assert original.observed == {H: {"faq:latest": "d1", "mistral:latest": None}}
@@ -50,7 +81,7 @@ def test_a_saved_plan_reads_back_unchanged():
         ("not json", "it is not a plan that 'modelops plan --out' wrote"),
         (
             '{"format": "modelops-plan", "version": 9}',
-            "it is a version 9 plan; this modelops reads 1",
+            "it is a version 9 plan; this modelops reads 1 and 2",
         ),
         ('{"format": "modelops-plan", "version": 1}', "it is damaged"),
         ("[1, 2]", "it is not a plan that 'modelops plan --out' wrote"),
