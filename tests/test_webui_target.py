@@ -302,21 +302,28 @@ def test_a_model_edited_in_the_ui_during_the_apply_is_not_overwritten(shipped):
     assert _export(client)["faq"]["meta"]["description"] == "From git."
 
 
-def test_a_combined_target_wraps_each_ollama_model_once(
-    openwebui: OpenWebUI, openwebui_ollama_base_url: str, reg: RegistryFixture, monkeypatch
-):
-    reg.add("wrap-faq", base="mistral", system="Answer briefly.", parameters={"temperature": 0.2})
-    reg.add("wrap-poet", base="wrap-faq", system="Write poems.")
+def _combined(
+    reg: RegistryFixture, name: str, openwebui: OpenWebUI, ollama_url: str, monkeypatch
+) -> None:
+    """Aim the registry at a combined target: the Ollama behind the test Open WebUI, then it."""
     (reg.root / "modelops.yaml").write_text(
         "version: 1\n"
-        "name: modelops-combined\n"
+        f"name: {name}\n"
         "targets:\n"
-        f"  local: {{type: ollama, host: '{openwebui_ollama_base_url}'}}\n"
+        f"  local: {{type: ollama, host: '{ollama_url}'}}\n"
         f"  webui: {{type: openwebui, url: '{openwebui.url}', ollama: local}}\n"
         "default_target: webui\n"
     )
     reg.commit("a combined target")
     monkeypatch.setenv("OPENWEBUI_API_KEY", openwebui.api_key)
+
+
+def test_a_combined_target_wraps_each_ollama_model_once(
+    openwebui: OpenWebUI, openwebui_ollama_base_url: str, reg: RegistryFixture, monkeypatch
+):
+    reg.add("wrap-faq", base="mistral", system="Answer briefly.", parameters={"temperature": 0.2})
+    reg.add("wrap-poet", base="wrap-faq", system="Write poems.")
+    _combined(reg, "modelops-combined", openwebui, openwebui_ollama_base_url, monkeypatch)
     names = ["wrap-faq", "wrap-poet", "wrap-faq:latest", "wrap-poet:latest"]
     with openwebui.client() as client:
         delete_models(client, names)
@@ -399,16 +406,7 @@ def test_a_saved_plan_of_a_combined_target_applies_ollama_then_open_webui(
     tmp_path: Path,
 ):
     reg.add("saved-faq", base="mistral", system="Answer briefly.")
-    (reg.root / "modelops.yaml").write_text(
-        "version: 1\n"
-        "name: modelops-combined-saved\n"
-        "targets:\n"
-        f"  local: {{type: ollama, host: '{openwebui_ollama_base_url}'}}\n"
-        f"  webui: {{type: openwebui, url: '{openwebui.url}', ollama: local}}\n"
-        "default_target: webui\n"
-    )
-    reg.commit("a combined target")
-    monkeypatch.setenv("OPENWEBUI_API_KEY", openwebui.api_key)
+    _combined(reg, "modelops-combined-saved", openwebui, openwebui_ollama_base_url, monkeypatch)
     names = ["saved-faq", "saved-faq:latest"]
     plan_file = tmp_path / "plan.json"
     with openwebui.client() as client:
