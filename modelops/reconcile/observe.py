@@ -6,6 +6,7 @@ what was made or verified are recorded, so that the next plan needs no `/api/sho
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,6 +40,40 @@ class Observable(Protocol):
     def version(self) -> str: ...
     def tags(self) -> dict[str, Tag]: ...
     def show(self, name: str) -> dict[str, Any]: ...
+
+
+class Ahead:
+    """A host whose tags are asked for at once, in the background, while the caller goes on
+    (building the desired state of a large registry, say): the first `tags()` waits for that
+    answer, or raises what asking for it raised. For one plan; then use the host itself."""
+
+    def __init__(self, host: Observable) -> None:
+        self.url = host.url
+        self._host = host
+        self._answered = threading.Event()
+        self._tags: dict[str, Tag] = {}
+        self._error: Exception | None = None
+        threading.Thread(target=self._ask, name=f"tags of {host.url}", daemon=True).start()
+
+    def _ask(self) -> None:
+        try:
+            self._tags = self._host.tags()
+        except Exception as exc:  # raised again, in the caller's thread, by tags()
+            self._error = exc
+        finally:
+            self._answered.set()
+
+    def tags(self) -> dict[str, Tag]:
+        self._answered.wait()
+        if self._error is not None:
+            raise self._error
+        return self._tags
+
+    def version(self) -> str:
+        return self._host.version()
+
+    def show(self, name: str) -> dict[str, Any]:
+        return self._host.show(name)
 
 
 @dataclass

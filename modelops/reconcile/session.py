@@ -265,23 +265,24 @@ def _ollama(
     said: tuple[list[str], list[str]],
 ) -> Iterator[Session]:
     target = resolve_target(snapshot.config, selection, resolve)
-    desired = desired_models(snapshot.specs(), target.namespace)
-    problems = clashes(desired)
-    if problems:
-        raise ModelopsError("; ".join(problems))
-    records = record.load(registry.state_file(record.FILE))
-    made = {key for models in records.values() for key in models}
-    ids = registry.ids_in_history(source.commit) if source.commit else set()
-    owned = owner(target.namespace, ids | set(desired), made)
-    if selection.keep:
-        owned = _sparing(owned, scope({}, selection.keep, target.namespace))
-    only = None
-    if selection.models is not None:
-        only = scope(desired, selection.models, target.namespace)
     hosts = connect(target)
     try:
+        ahead = [observe.Ahead(h) for h in hosts]  # their tags arrive while the rest is built
+        desired = desired_models(snapshot.specs(), target.namespace)
+        problems = clashes(desired)
+        if problems:
+            raise ModelopsError("; ".join(problems))
+        records = record.load(registry.state_file(record.FILE))
+        made = {key for models in records.values() for key in models}
+        ids = registry.ids_in_history(source.commit) if source.commit else set()
+        owned = owner(target.namespace, ids | set(desired), made)
+        if selection.keep:
+            owned = _sparing(owned, scope({}, selection.keep, target.namespace))
+        only = None
+        if selection.models is not None:
+            only = scope(desired, selection.models, target.namespace)
         the_plan, observed = observe.plan(
-            target.name, desired, hosts, records, owned, target.prune, selection.workers, only
+            target.name, desired, ahead, records, owned, target.prune, selection.workers, only
         )
         yield Session(
             registry,
