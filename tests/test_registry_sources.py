@@ -53,3 +53,42 @@ def test_a_named_pipe_is_not_waited_on(tree: WorkTree, tmp_path: Path):
     assert not stuck
     assert found == [None]
     assert "models/pipe.yaml" not in tree.list("models")
+
+
+def test_a_revision_lists_files_links_and_folders_and_never_a_submodule(tmp_path: Path):
+    """What a commit holds directly in a folder, whatever its names: a space, a non-ASCII
+    letter and a tab; a link and a sub-folder apart; a submodule neither."""
+    import subprocess
+
+    from modelops.registry.git import Repo
+
+    def git(*args: str, stdin: bytes = b"") -> str:
+        done = subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=tmp_path,
+            input=stdin,
+            capture_output=True,
+            check=True,
+        )
+        return done.stdout.decode().strip()
+
+    git("init", "-q")
+    models = tmp_path / "models"
+    (models / "team").mkdir(parents=True)
+    odd = "a b é\tc.yaml"
+    (models / odd).write_bytes(b"version: 1\n")
+    (models / "team" / "x.yaml").write_bytes(b"x\n")
+    (models / "link.yaml").symlink_to(odd)
+    git("add", "-A")
+    git("update-index", "--add", "--cacheinfo", f"160000,{'1' * 40},models/module")
+    git("commit", "-qm", "one")
+    blob = git("hash-object", "--stdin", stdin=b"version: 1\n")
+    repo = Repo(tmp_path)
+    assert repo.list_tree("HEAD", "models") == {f"models/{odd}": blob}
+    assert repo.others_in_tree("HEAD", "models") == {
+        "models/link.yaml": "link",
+        "models/team": "folder",
+    }
+    assert repo.read_blob("HEAD", f"models/{odd}") == b"version: 1\n"
+    assert repo.list_tree("HEAD", "avatars") == {}
+    assert repo.list_tree("HEAD", "") == {}
