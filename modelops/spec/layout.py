@@ -3,6 +3,7 @@ fields hold plain text, and the canonical form of a whole file (new files and `f
 
 from __future__ import annotations
 
+import functools
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -16,11 +17,25 @@ from modelops.spec.params import CATALOGUE
 
 def key_order(loc: Loc) -> list[str]:
     """The canonical order of the keys of the mapping at `loc`."""
-    if loc == ("parameters",):
-        return list(CATALOGUE)
-    if loc[:1] == ("openwebui",) and len(loc) > 1:
-        return []  # verbatim: keep the user's order
-    return fields_at(ModelSpec, loc)
+    return list(_ranks(_shape(loc)))
+
+
+def _shape(loc: Loc) -> tuple[str, ...]:
+    """`loc` without list positions: every item of a list is laid out alike."""
+    return tuple(part for part in loc if isinstance(part, str))
+
+
+@functools.lru_cache(maxsize=64)
+def _ranks(shape: tuple[str, ...]) -> dict[str, int]:
+    """Each key's place in the canonical order of the mapping at `shape` (a model file has a
+    few dozen shapes; a thousand files are laid out with these few answers)."""
+    if shape == ("parameters",):
+        order = list(CATALOGUE)
+    elif shape[:1] == ("openwebui",) and len(shape) > 1:
+        order = []  # verbatim: keep the user's order
+    else:
+        order = fields_at(ModelSpec, shape)
+    return {key: i for i, key in enumerate(order)}
 
 
 def flow_style(loc: Loc) -> bool:
@@ -63,7 +78,7 @@ def render_new(data: dict[str, Any]) -> bytes:
 def in_key_order(value: Any, loc: Loc) -> Any:
     """`value` (the value at `loc`) with every mapping's keys in canonical order."""
     if isinstance(value, dict):
-        rank = {key: i for i, key in enumerate(key_order(loc))}
+        rank = _ranks(_shape(loc))
         keys = sorted(value, key=lambda k: rank.get(k, len(rank)))
         return {k: in_key_order(value[k], (*loc, k)) for k in keys}
     if isinstance(value, list):
