@@ -310,3 +310,50 @@ def test_a_huge_file_in_the_registry_is_one_error_and_never_read_whole(
         f"{path}: is 40.0 MiB; no registry file may be over 32.0 MiB (move it out of the registry)"
     )
     assert max(read) <= 1 << 20 and sum(read) < sources.FILE_LIMIT + (2 << 20)  # not 40 MiB
+
+
+def test_a_huge_committed_file_is_one_error_and_never_read(
+    reg: RegistryFixture, monkeypatch: pytest.MonkeyPatch
+):
+    """At a revision, git says how large a file is before its content is read."""
+    from modelops.registry.git import Repo
+
+    reg.add("faq", base="mistral")
+    with (reg.root / "models" / "big.yaml").open("wb") as handle:
+        handle.truncate(40 * 1024 * 1024)  # zeros: git stores them in a few KiB
+    reg.commit("a mistake")
+    (reg.root / "models" / "big.yaml").unlink()  # gone from the work tree, still in HEAD
+    read: list[str] = []
+    real = Repo.read_object
+
+    def counted(self: Repo, sha: str, limit: int | None = None) -> bytes:
+        content = real(self, sha, limit)  # raises for one over the limit, before reading it
+        read.append(sha)
+        return content
+
+    monkeypatch.setattr(Repo, "read_object", counted)
+    result = run("validate", "--rev", "HEAD")
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        "HEAD:models/big.yaml: is 40.0 MiB; no registry file may be over 32.0 MiB "
+        "(move it out of the registry)"
+    )
+    big = reg.git("rev-parse", "HEAD:models/big.yaml").strip()
+    assert big not in read
+
+
+def test_after_a_huge_object_the_next_reads_are_whole_and_right(reg: RegistryFixture):
+    """Refusing an object over the limit leaves git's answer stream in step for the next."""
+    from modelops.registry.git import ObjectTooLarge, Repo
+
+    (reg.root / "small.txt").write_bytes(b"small\n")
+    small = reg.git("hash-object", "-w", "small.txt").strip()
+    big_path = reg.root / "big.bin"
+    big_path.write_bytes(os.urandom(3 * 1024 * 1024 + 7))
+    big = reg.git("hash-object", "-w", str(big_path)).strip()
+    repo = Repo(reg.root)
+    with pytest.raises(ObjectTooLarge) as caught:
+        repo.read_object(big, 1024 * 1024)
+    assert caught.value.size == 3 * 1024 * 1024 + 7
+    assert repo.read_object(small) == b"small\n"
+    assert repo.read_object(big) == big_path.read_bytes()

@@ -34,6 +34,12 @@ _STATES = (  # (file or folder in the git dir, what is in progress, how to end i
 )
 
 
+class ObjectTooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size} bytes")
+        self.size = size
+
+
 class Repo:
     """A git work tree, reached through gitpython."""
 
@@ -150,8 +156,15 @@ class Repo:
         folder = path.rsplit("/", 1)[0] if "/" in path else ""
         return self._entries(commit, folder).get(path)
 
-    def read_object(self, sha: str) -> bytes:
-        return bytes(self._repo.odb.stream(bytes.fromhex(sha)).read())
+    def read_object(self, sha: str, limit: int | None = None) -> bytes:
+        """An object's bytes; over `limit` bytes, ObjectTooLarge, before its content is read
+        (git sends the size first)."""
+        stream = self._repo.odb.stream(bytes.fromhex(sha))
+        if limit is not None and stream.size > limit:
+            while stream.read(1 << 20):  # git sends it anyway: take it in pieces, keep none
+                pass
+            raise ObjectTooLarge(int(stream.size))
+        return bytes(stream.read())
 
     def read_blob(self, rev: str, path: str) -> bytes | None:
         """The file at `path` in commit `rev`, or None (also for a symbolic link). Folders

@@ -48,6 +48,14 @@ def _as_in_work_tree(display_root: str, path: str) -> str:
     return path if display_root in ("", ".") else f"{display_root}/{path}"
 
 
+def too_large(shown: str, size: int) -> SpecError:
+    why = (
+        f"is {size_text(size)}; no registry file may be over {size_text(FILE_LIMIT)} "
+        "(move it out of the registry)"
+    )
+    return SpecError([Problem(shown, 0, 0, "", why)])
+
+
 @dataclass(frozen=True)
 class WorkTree:
     root: Path
@@ -112,17 +120,10 @@ class WorkTree:
                 chunks.append(chunk)
                 size += len(chunk)
             if size > FILE_LIMIT:
-                raise self._too_large(path, max(size, info.st_size))
+                raise too_large(self.shown(path), max(size, info.st_size))
             return b"".join(chunks)
         finally:
             os.close(fd)
-
-    def _too_large(self, path: str, size: int) -> SpecError:
-        why = (
-            f"is {size_text(size)}; no registry file may be over {size_text(FILE_LIMIT)} "
-            "(move it out of the registry)"
-        )
-        return SpecError([Problem(self.shown(path), 0, 0, "", why)])
 
     def _folder_linked(self, folder: str) -> bool:
         if folder not in self._folders:
@@ -191,7 +192,14 @@ class Revision:
 
     def read(self, path: str) -> bytes | None:
         blob = self.known_blob(path)  # a file the listing lacks is not there: nothing to ask git
-        return None if blob is None else self.repo.read_object(blob)
+        if blob is None:
+            return None
+        from modelops.registry.git import ObjectTooLarge
+
+        try:
+            return self.repo.read_object(blob, FILE_LIMIT)
+        except ObjectTooLarge as exc:
+            raise too_large(self.shown(path), exc.size) from None
 
     def shown(self, path: str) -> str:
         if self.display_root is not None:
