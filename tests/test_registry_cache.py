@@ -127,6 +127,38 @@ def test_cached_specs_equal_freshly_checked_ones_for_the_shipped_registry(tmp_pa
         assert (again.placed.name, again.placed.avatar) == (model.spec.name, model.spec.avatar)
 
 
+def test_a_plan_from_the_cache_builds_no_spec_and_wants_what_the_specs_want(
+    reg: RegistryFixture,
+):
+    """From the cache's plain data, inheritance and the Ollama requests are exactly what the
+    checked specs give, over every field inheritance reads: prompts, a template, messages,
+    licenses as text and as a list, typed parameters, and a chain of registry bases."""
+    from modelops.reconcile.desired import desired_models
+    from modelops.spec.inherit import Basis
+
+    reg.add(
+        "root",
+        system="Be brief.",
+        template="{{ .Prompt }}",
+        license="MIT",
+        parameters={"temperature": 0.5, "num_ctx": 4096, "stop": ["###", "END"]},
+        messages=[{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}],
+    )
+    reg.add("child", base="root", license=["Apache-2.0", "CC-BY-4.0"], parameters={"top_k": 20})
+    reg.add("grandchild", base="child", system="Be poetic.")
+    reg.add("plain", base="llama3.2:1b")
+    fresh = Registry(reg.root, reg.root, cache=False).load()
+    wanted = desired_models(fresh.specs(), "team")
+    Registry(reg.root, reg.root).load()  # fills the cache
+    cached = Registry(reg.root, reg.root).load()
+    bases = cached.bases()
+    assert all(isinstance(b, Basis) for b in bases.values())  # no pydantic model was built
+    assert not any(m.lazy_spec.ready for m in cached.models.values())
+    assert desired_models(bases, "team") == wanted
+    assert wanted["grandchild"].values.license == ("MIT", "Apache-2.0", "CC-BY-4.0")
+    assert wanted["grandchild"].request["system"] == "Be poetic."
+
+
 def test_a_cached_problem_position_points_where_a_fresh_one_does(reg: RegistryFixture):
     reg.add("a", base="b")
     reg.add("b", base="a")

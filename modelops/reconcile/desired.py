@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelops.spec import names
-from modelops.spec.inherit import Effective, inherit
-from modelops.spec.model import ModelSpec
+from modelops.spec.inherit import Effective, Inheritable, inherit
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ def ollama_name(model_id: str, namespace: str | None) -> names.OllamaName:
     return names.parse_ollama_name(f"{namespace}/{model_id}" if namespace else model_id)
 
 
-def desired_models(specs: Mapping[str, ModelSpec], namespace: str | None) -> dict[str, Desired]:
+def desired_models(specs: Mapping[str, Inheritable], namespace: str | None) -> dict[str, Desired]:
     """Every registry model as an Ollama model. Assumes a validated registry (no cycles)."""
     out: dict[str, Desired] = {}
 
@@ -69,7 +68,7 @@ def desired_models(specs: Mapping[str, ModelSpec], namespace: str | None) -> dic
     return out
 
 
-def _request(spec: ModelSpec, name: str, base: str) -> dict[str, Any]:
+def _request(spec: Inheritable, name: str, base: str) -> dict[str, Any]:
     """The /api/create body: only what the spec sets, parameters with their JSON types."""
     request: dict[str, Any] = {"model": name, "from": base}
     if spec.system is not None:

@@ -84,7 +84,7 @@ def checked(
     snapshot = registry.load(saved.rev).require_valid()
     t, web = saved.target, saved.target.webui
     ollama = ResolvedTarget(t.name, t.hosts, t.namespace, t.prune, t.timeout, t.retries)
-    desired = desired_models(snapshot.specs(), ollama.namespace) if t.hosts else {}
+    desired = desired_models(snapshot.bases(), ollama.namespace) if t.hosts else {}
     hosts: list[Any] = list(connect(ollama))
     wrapper = None
     try:

@@ -268,7 +268,7 @@ def _ollama(
     hosts = connect(target)
     try:
         ahead = [observe.Ahead(h) for h in hosts]  # their tags arrive while the rest is built
-        desired = desired_models(snapshot.specs(), target.namespace)
+        desired = desired_models(snapshot.bases(), target.namespace)
         problems = clashes(desired)
         if problems:
             raise ModelopsError("; ".join(problems))

@@ -6,10 +6,9 @@ changed, which is how a write operation validates its result before anything is 
 
 A file that passed its checks before, byte for byte, is taken from the validated-file cache
 (`modelops.registry.cache`) instead of being parsed again: the checks across files need only
-its id, base, name, avatar and key positions, which the cache keeps, and its spec (a pydantic
-model) is built from the cached data the first time something asks for it. A load that hits
-the cache for every file imports neither the YAML parser nor pydantic.
-"""
+its id, base, name, avatar and key positions, which the cache keeps; its spec (a pydantic
+model) is built from the cached data when first asked for, and planning for Ollama reads the
+cached data itself. A load wholly from the cache imports neither a YAML parser nor pydantic."""
 
 from __future__ import annotations
 
@@ -24,6 +23,7 @@ from modelops.registry.cache import Cache, blob_id
 from modelops.registry.sources import Overlay, Source
 from modelops.spec import relations
 from modelops.spec.avatar import avatar_problem
+from modelops.spec.inherit import Basis, Inheritable
 from modelops.spec.paths import CONFIG_FILE, MODELS_DIR
 
 if TYPE_CHECKING:  # pydantic costs ~0.15 s to import: a load from the cache does without it
@@ -43,6 +43,10 @@ class Lazy(Generic[T]):
         self._build = build
         self._value = value
 
+    @property
+    def ready(self) -> bool:
+        return self._build is None
+
     def get(self) -> T:
         if self._build is not None:
             self._value, self._build = self._build(), None
@@ -56,6 +60,13 @@ class Model:
     digest: str  # sha256 of the file's bytes
     placed: relations.Placed  # id, base, name and avatar, without the spec
     lazy_spec: Lazy[ModelSpec] = field(repr=False, compare=False)
+    data: str | None = field(default=None, repr=False, compare=False)  # the cache's JSON
+
+    def basis(self) -> Inheritable:
+        """What inheritance and Ollama read: the cache's data until the spec is built."""
+        if self.data is not None and not self.lazy_spec.ready:
+            return Basis.from_data(json.loads(self.data))
+        return self.spec
 
     @property
     def id(self) -> str:
@@ -100,6 +111,9 @@ class Snapshot:
 
     def specs(self) -> dict[str, ModelSpec]:
         return {mid: m.spec for mid, m in self.models.items()}
+
+    def bases(self) -> dict[str, Inheritable]:  # what planning for Ollama reads of each
+        return {mid: m.basis() for mid, m in self.models.items()}
 
     def children(self, model_id: str) -> list[str]:
         return sorted(mid for mid, m in self.models.items() if m.placed.base == model_id)
@@ -308,7 +322,7 @@ def _cached_model(hit: list[str], source: Source, path: str) -> Model | None:
         mid, base, path, shown, _Positions(where), name or None, avatar or None
     )
     spec = Lazy(lambda: _spec_from(data, source, path))
-    return Model(path, digest, placed, spec)
+    return Model(path, digest, placed, spec, data)
 
 
 class _Positions(Mapping[str, tuple[int, int]]):
