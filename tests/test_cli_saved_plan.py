@@ -257,3 +257,46 @@ def test_text_that_reads_like_a_secret_is_masked_in_the_file_but_applied_as_writ
     sent = [r.body for r in server.requests if r.path == "/api/create" and r.body]
     assert [b["system"] for b in sent if b["model"] == "faq:latest"] == [prompt]
     assert run("plan", "--detailed-exitcode").code == 0
+
+
+def test_a_host_that_cannot_be_asked_is_one_reason_not_every_model_gone(setup, tmp_path):
+    reg, server = setup
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", "--out", str(plan_file)).code == 0
+    server.stop()
+    result = run("apply", str(plan_file), "--yes")
+    assert result.code == 1
+    assert result.err.count("\n") == 1
+    assert result.err.startswith(
+        f"error: {plan_file} is stale, so nothing was applied: {server.url} cannot be checked: "
+        f"cannot reach Ollama at {server.url} (connection refused)"
+    )
+    assert "is gone" not in result.err
+
+
+def test_a_masked_open_webui_url_is_found_again_in_the_configuration(reg, tmp_path):
+    """The plan file masks the password in the Open WebUI's URL; reading it back restores it
+    from modelops.yaml, and a URL no longer configured is refused."""
+    from modelops.cli.applying import read_plan
+    from modelops.errors import ConflictError, Scrubber
+    from modelops.reconcile import planfile
+    from modelops.reconcile.plan import Plan
+    from modelops.registry.store import Registry
+
+    url = "http://admin:pw-SECRET-77@127.0.0.1:9"
+    config = (
+        f"version: 1\ntargets:\n  webui: {{type: openwebui, url: '{url}'}}\ndefault_target: webui\n"
+    )
+    (reg.root / "modelops.yaml").write_text(config)
+    reg.commit("an Open WebUI behind a password")
+    web = planfile.WebUISettings(url, "OPENWEBUI_API_KEY", False, 30.0)
+    settings = planfile.Settings("webui", (), None, False, 30.0, 1, web)
+    saved = planfile.SavedPlan(Plan("webui", (), False), settings, None, reg.head(), {}, {})
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(Scrubber()(planfile.dumps(saved)))
+    assert "pw-SECRET-77" not in plan_file.read_text()
+    registry = Registry(reg.root, reg.root)
+    assert read_plan(str(plan_file), registry).target.webui == web
+    (reg.root / "modelops.yaml").write_text(config.replace("127.0.0.1:9", "127.0.0.1:10"))
+    with pytest.raises(ConflictError, match="is no longer a host of target 'webui'"):
+        read_plan(str(plan_file), Registry(reg.root, reg.root))

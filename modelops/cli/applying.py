@@ -104,8 +104,8 @@ def write_plan(path: str, saved: SavedPlan) -> None:
 
 
 def read_plan(path: str, registry: Registry) -> SavedPlan:
-    """A saved plan; hosts whose credentials were masked when it was written are found again
-    among the target's hosts as the registry configures them now."""
+    """A saved plan; hosts (and an Open WebUI) whose credentials were masked when it was
+    written are found again among the target's as the registry configures them now."""
     from modelops.registry.files import Unreadable, read_limited
 
     try:
@@ -115,27 +115,37 @@ def read_plan(path: str, registry: Registry) -> SavedPlan:
     except UnicodeDecodeError:
         raise ModelopsError(f"cannot read the plan {path}: it is not text") from None
     saved = planfile.loads(text, path)
-    if not any(MASK in host for host in saved.target.hosts):
+    if not any(MASK in url for url in _urls(saved)):
         return saved  # (a "***" elsewhere, in a prompt say, is the registry's own text)
     from modelops.reconcile import session
     from modelops.spec.config import OpenWebUITargetConfig
 
     config = registry.load(saved.rev).config
-    name, found = session.choose(config, session.Selection(saved.target.name))
-    if isinstance(found, OpenWebUITargetConfig) and found.ollama:
-        name = found.ollama  # the hosts are those of the Ollama target it wraps
-    wanted = session.Selection(name, env_host=os.environ.get("OLLAMA_HOST"))
+    chosen, found = session.choose(config, session.Selection(saved.target.name))
+    name: str | None = chosen
+    urls: list[str] = []
+    if isinstance(found, OpenWebUITargetConfig):
+        urls.append(found.url.rstrip("/"))
+        name = found.ollama  # the hosts are those of the Ollama target it wraps, if any
+    if name is not None and saved.target.hosts:
+        wanted = session.Selection(name, env_host=os.environ.get("OLLAMA_HOST"))
+        urls += session.resolve_target(config, wanted).hosts
     scrub = scrubber()
-    for host in session.resolve_target(config, wanted).hosts:
-        text = text.replace(json.dumps(scrub(host))[1:-1], json.dumps(host)[1:-1])
+    for url in urls:
+        text = text.replace(json.dumps(scrub(url))[1:-1], json.dumps(url)[1:-1])
     saved = planfile.loads(text, path)
-    masked = [h for h in saved.target.hosts if MASK in h]
+    masked = [url for url in _urls(saved) if MASK in url]
     if masked:
         raise ConflictError(
             f"{path}: {', '.join(masked)} is no longer a host of target '{saved.target.name}' "
             "(make a new plan with 'plan --out')"
         )
     return saved
+
+
+def _urls(saved: SavedPlan) -> list[str]:
+    web = saved.target.webui
+    return [*saved.target.hosts, *([web.url] if web else [])]
 
 
 def refuse_with_saved_plan(given: Mapping[str, object]) -> None:

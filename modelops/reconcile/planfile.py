@@ -220,7 +220,8 @@ def stale(
     observed: Mapping[str, Mapping[str, str | None]],
 ) -> list[str]:
     """What changed since the plan was made, one line each; empty when it still holds.
-    `observed` is host -> the digests of its models now, by normalised name."""
+    `observed` is host -> the digests of its models now, by normalised name (a host left
+    out could not be asked; the caller reports it)."""
     out = []
     then, now = saved.desired, desired
     changed = sorted(m for m in then.keys() & now.keys() if then[m] != now[m])
@@ -235,7 +236,9 @@ def stale(
         out.append(f"the registry ({where}) changed: {', '.join(parts)}{commits}")
     products = {h.host: h.product for h in saved.plan.hosts}
     for host, models in saved.observed.items():
-        current = observed.get(host, {})
+        if host not in observed:
+            continue  # it could not be asked: the caller says so, once, not once per model
+        current = observed[host]
         product = products.get(host, "Ollama")
         for key, digest in models.items():
             found = _held(current, key, product)

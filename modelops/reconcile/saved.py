@@ -36,11 +36,10 @@ def definitions(snapshot: Snapshot, desired: Mapping[str, Desired], web: bool) -
     out = {}
     for model in snapshot.models.values():
         avatar = model.placed.avatar
-        picture = snapshot.read(avatar) if avatar and ":" not in avatar else None
         parts = [
             desired[model.id].spec_hash if model.id in desired else None,
             model.digest,
-            hashlib.sha256(picture).hexdigest() if picture is not None else None,
+            snapshot.blob(avatar) if avatar and ":" not in avatar else None,
         ]
         out[model.id] = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
     return out
@@ -101,44 +100,36 @@ def checked(
         now.update(
             {url: {k: tag.digest for k, tag in seen.tags.items()} for url, seen in observed.items()}
         )
+        commit = _commit(registry, saved.rev)
+        uncommitted = tuple(registry.uncommitted()) if saved.rev is None else ()
+        source = Deployed(saved.rev, commit, uncommitted)
+        plan = _as_sent(saved, desired)
+        fresh = None
         if web is not None:
             wrapper = webui.WebUITarget(
                 t.name, web.url, web.api_key_env, web.prune, web.timeout, None
             )
             server = webui.connect(wrapper, environ, force=False)
             hosts.append(server)
-            try:
-                server.version()  # one this modelops knows
-                now[web.url] = dict(webui.stamps(server.models() + server.base_overrides()))
-            except TargetError as exc:
-                problems.append(f"{web.url} cannot be checked: {exc.message}")
+            wrapped = {model_id: d.name for model_id, d in desired.items()} if t.hosts else None
+            dirty = saved.rev is None and bool(uncommitted)
+            mark = registry.name(snapshot.config)
+            # planned again, as when the plan was made: what it sees is what the plan saw
+            fresh = webui.plan_host(server, snapshot, mark, commit, web.prune, wrapped, dirty)
+            if fresh.error:
+                problems.append(f"{web.url} cannot be checked: {fresh.error}")
+            else:
+                now[web.url] = dict(fresh.seen)
         then = definitions(snapshot, desired, web is not None)
-        problems += planfile.stale(saved, then, _commit(registry, saved.rev), now)
+        problems += planfile.stale(saved, then, commit, now)
+        if fresh is not None and not problems:
+            plan, moved = _with_records(plan, fresh)
+            problems += moved
         if problems:
             raise ConflictError(
                 f"{shown} is stale, so nothing was applied: {'; '.join(problems)} "
                 "(make a new plan with 'plan --out')"
             )
-        uncommitted = tuple(registry.uncommitted()) if saved.rev is None else ()
-        source = Deployed(saved.rev, _commit(registry, saved.rev), uncommitted)
-        plan = _as_sent(saved, desired)
-        if web is not None:
-            wrapped = {model_id: d.name for model_id, d in desired.items()} if t.hosts else None
-            fresh = webui.plan_host(
-                server,
-                snapshot,
-                registry.name(snapshot.config),
-                source.commit,
-                web.prune,
-                wrapped,
-                saved.rev is None and bool(uncommitted),
-            )
-            plan, moved = _with_records(plan, fresh)
-            if moved:
-                raise ConflictError(
-                    f"{shown} is stale, so nothing was applied: {'; '.join(moved)} "
-                    "(make a new plan with 'plan --out')"
-                )
         records = record.load(registry.state_file(record.FILE))
         target = (
             ollama
@@ -188,8 +179,6 @@ def _with_records(plan: Plan, fresh: HostPlan) -> tuple[Plan, list[str]]:
     """The Open WebUI changes with the records the server is sent made afresh (from the same
     registry and the same server state, so the same, unless an object a model names was made
     again under another id); what no longer matches, if anything."""
-    if fresh.error:
-        return plan, [f"{fresh.host}: {fresh.error}"]
     now: dict[tuple[str, str], Change] = {
         (c.action, c.name): c for c in fresh.changes if c.action != "noop"
     }
