@@ -184,3 +184,14 @@ def test_plan_imports_neither_the_ollama_client_nor_httpx(reg, ollama_server, mo
     assert len(ollama_server.calls("/api/tags")) == 1  # it did talk to the server
     assert "ollama" not in loaded
     assert "httpx" not in loaded
+
+
+def test_a_no_op_plan_from_the_cache_imports_no_gitpython(reg, ollama_server, monkeypatch):
+    """A plan reads HEAD's files from the work tree when they hold the committed bytes, and
+    asks git for the rest with its plumbing: gitpython (~100 ms to import) is not needed."""
+    reg.add("faq", base="mistral")
+    monkeypatch.setenv("OLLAMA_HOST", ollama_server.url)
+    _heavy_after(["plan"], reg.root)  # fills the cache
+    assert "git" not in _heavy_after(["plan"], reg.root)
+    (reg.root / "modelops.yaml").write_text("version: 1\n# edited, not committed\n")
+    assert "git" in _heavy_after(["plan"], reg.root)  # HEAD's copy is read from git

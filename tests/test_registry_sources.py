@@ -92,3 +92,44 @@ def test_a_revision_lists_files_links_and_folders_and_never_a_submodule(tmp_path
     assert repo.read_blob("HEAD", f"models/{odd}") == b"version: 1\n"
     assert repo.list_tree("HEAD", "avatars") == {}
     assert repo.list_tree("HEAD", "") == {}
+
+
+def test_a_revision_reads_the_work_tree_copy_only_when_it_holds_the_committed_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A file unchanged since the commit is read from the work tree (no git process); an
+    edited, removed or linked one is read from git, and the commit's bytes are returned."""
+    import subprocess
+
+    from modelops.registry.git import Repo
+    from modelops.registry.sources import Revision
+
+    def git(*args: str) -> None:
+        env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t"}
+        env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+        subprocess.run(["git", *args], cwd=tmp_path, env=env, capture_output=True, check=True)
+
+    git("init", "-q")
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("same", "edited", "removed", "linked"):
+        (models / f"{name}.yaml").write_bytes(f"{name}: committed\n".encode())
+    git("add", "-A")
+    git("commit", "-qm", "one")
+    (models / "edited.yaml").write_bytes(b"edited: in the work tree\n")
+    (models / "removed.yaml").unlink()
+    (models / "linked.yaml").unlink()
+    (models / "linked.yaml").symlink_to("same.yaml")
+
+    repo = Repo(tmp_path)
+    asked: list[str] = []
+    read_object = repo.read_object
+    monkeypatch.setattr(
+        repo, "read_object", lambda sha, limit=None: asked.append(sha) or read_object(sha, limit)
+    )
+    head = Revision(repo, repo.resolve("HEAD"), "HEAD", "")
+    assert head.read("models/same.yaml") == b"same: committed\n"
+    assert asked == []
+    for name in ("edited", "removed", "linked"):
+        assert head.read(f"models/{name}.yaml") == f"{name}: committed\n".encode()
+    assert len(asked) == 3

@@ -1,9 +1,11 @@
-"""A git repository as modelops reads it: objects through gitpython (the only user of it),
-folder listings through `git ls-tree`, history, the state a repository can be in (a rebase in
-progress, a detached HEAD, a shallow clone), and `run`, the one place git commands are started
-(file lists travel on stdin, never on a command line). gitpython's errors become `GitError`
-and `NotFoundError` here, with a sentence that says what to do. Commits are made in
-`commits.py`."""
+"""A git repository as modelops reads it: the repository, HEAD and revisions through git's
+plumbing (`git rev-parse`), folder listings through `git ls-tree`, objects through gitpython's
+object database (the only user of it, imported by the first object read: a plan from the
+validated-file cache reads none, and gitpython takes ~100 ms to import), history, the state a
+repository can be in (a rebase in progress, a detached HEAD, a shallow clone), and `run`, the
+one place git commands are started (file lists travel on stdin, never on a command line).
+Failures become `GitError` and `NotFoundError` here, with a sentence that says what to do.
+Commits are made in `commits.py`."""
 
 from __future__ import annotations
 
@@ -13,9 +15,7 @@ import subprocess
 from collections.abc import Mapping
 from contextlib import suppress
 from pathlib import Path
-
-import git as gitpython
-from git.exc import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+from typing import Any
 
 from modelops.errors import GitError, NotFoundError
 
@@ -41,23 +41,15 @@ class ObjectTooLarge(Exception):
 
 
 class Repo:
-    """A git work tree, reached through gitpython."""
+    """A git work tree."""
 
     def __init__(self, path: Path) -> None:
-        try:
-            self._repo = gitpython.Repo(path, search_parent_directories=True)
-        except (InvalidGitRepositoryError, NoSuchPathError):
-            raise GitError(
-                f"{path} is not inside a git work tree (run 'modelops init' or 'git init')"
-            ) from None
-        if self._repo.bare:
-            raise GitError(f"{path} is a bare git repository; modelops needs a work tree")
-        self.top = Path(self._repo.working_tree_dir or path).resolve()
-        self.git_dir = Path(self._repo.git_dir).resolve()
+        found = _found(path)
+        self.top, self.git_dir, self._hash = found
+        self._commits: set[str] = set()  # full ids known to name commits
+        self._odb: Any = None  # gitpython's, when first needed
         self._blob_ids: dict[tuple[str, str], str] = {}  # (commit, path) -> blob, from listings
         self._listings: dict[tuple[str, str], dict[str, tuple[str, int]]] = {}
-        reader = self._repo.config_reader()
-        self._hash = str(reader.get_value("extensions", "objectformat", "sha1"))
 
     @staticmethod
     def find(path: Path) -> Repo | None:
@@ -69,9 +61,12 @@ class Repo:
     @staticmethod
     def init(path: Path) -> Repo:
         try:
-            gitpython.Repo.init(path)
-        except GitCommandError as exc:
-            raise GitError(f"git init failed: {exc.stderr or exc}") from None
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GitError(f"git init failed: cannot create {path}: {exc.strerror}") from None
+        proc = subprocess.run(["git", "init", "-q", str(path)], capture_output=True, check=False)
+        if proc.returncode != 0:
+            raise GitError(f"git init failed: {proc.stderr.decode(errors='replace').strip()}")
         return Repo(path)
 
     def proc(
@@ -103,19 +98,26 @@ class Repo:
 
     def head(self) -> str | None:
         """The commit HEAD points at, or None on an unborn branch."""
-        try:
-            return str(self._repo.head.commit.hexsha)
-        except ValueError:
-            return None
+        return self._commit("HEAD")
 
     def resolve(self, rev: str) -> str:
         """The full commit id of `rev`."""
-        try:
-            return str(self._repo.commit(rev).hexsha)
-        except (BadName, ValueError, GitCommandError):
+        found = None if rev.startswith("-") else self._commit(rev)
+        if found is None:
             raise NotFoundError(
                 f"unknown revision '{rev}' (name a commit, branch or tag; see 'git log')"
-            ) from None
+            )
+        return found
+
+    def _commit(self, rev: str) -> str | None:
+        if rev in self._commits:  # a commit id names that commit for good
+            return rev
+        proc = self.proc(["rev-parse", "-q", "--verify", f"{rev}^{{commit}}"])
+        found = proc.stdout.decode().strip()
+        if proc.returncode != 0 or not found:
+            return None
+        self._commits.add(found)
+        return found
 
     def _entries(self, commit: str, folder: str) -> dict[str, tuple[str, int]]:
         """Blob id and mode by path of what is directly in `folder` at `commit` (cached).
@@ -159,12 +161,20 @@ class Repo:
     def read_object(self, sha: str, limit: int | None = None) -> bytes:
         """An object's bytes; over `limit` bytes, ObjectTooLarge, before its content is read
         (git sends the size first)."""
-        stream = self._repo.odb.stream(bytes.fromhex(sha))
+        stream = self._objects().stream(bytes.fromhex(sha))
         if limit is not None and stream.size > limit:
             while stream.read(1 << 20):  # git sends it anyway: take it in pieces, keep none
                 pass
             raise ObjectTooLarge(int(stream.size))
         return bytes(stream.read())
+
+    def _objects(self) -> Any:
+        """gitpython's object database: one `git cat-file --batch` process, kept open."""
+        if self._odb is None:
+            import git as gitpython
+
+            self._odb = gitpython.Repo(self.top).odb
+        return self._odb
 
     def read_blob(self, rev: str, path: str) -> bytes | None:
         """The file at `path` in commit `rev`, or None (also for a symbolic link). Folders
@@ -216,7 +226,7 @@ class Repo:
         for name, what, finish in _STATES:
             if (self.git_dir / name).exists():
                 return f"{what} is in progress (finish it with '{finish}', then retry)"
-        if self._repo.head.is_detached:
+        if self.proc(["symbolic-ref", "-q", "HEAD"]).returncode != 0:
             return (
                 "HEAD is detached, so a commit would belong to no branch "
                 "(run 'git switch BRANCH' first)"
@@ -263,9 +273,36 @@ class Repo:
             p[len(prefix) :] for p in names if p.startswith(prefix) and "/" not in p[len(prefix) :]
         }
 
+    def first_parents(self, commit: str, limit: int) -> list[str]:
+        """`commit` and its first parents, newest first, at most `limit` of them."""
+        args = ["rev-list", "--first-parent", f"--max-count={limit}", commit]
+        return self.run(args, "git rev-list").split()
+
     def is_ancestor(self, commit: str, of: str = "HEAD") -> bool:
         """Whether `commit` is in the history of `of`."""
         with suppress(GitError):
             self.run(["merge-base", "--is-ancestor", commit, of], "git merge-base")
             return True
         return False
+
+
+def _found(path: Path) -> tuple[Path, Path, str]:
+    """The work tree holding `path`, its git directory and its object format (sha1, sha256),
+    as git finds them (GIT_DIR, GIT_CEILING_DIRECTORIES and linked work trees included)."""
+    if not path.is_dir():
+        raise GitError(f"{path} is not inside a git work tree (run 'modelops init' or 'git init')")
+    args = ["rev-parse", "--is-bare-repository", "--absolute-git-dir", "--show-object-format"]
+    try:
+        proc = subprocess.run(
+            ["git", *args, "--show-toplevel"], cwd=path, capture_output=True, check=False
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed, or not on PATH (modelops needs git)") from None
+    lines = proc.stdout.decode(errors="surrogateescape").splitlines()
+    if len(lines) < 3:
+        raise GitError(f"{path} is not inside a git work tree (run 'modelops init' or 'git init')")
+    if lines[0] == "true":
+        raise GitError(f"{path} is a bare git repository; modelops needs a work tree")
+    if len(lines) < 4:
+        raise GitError(f"{path} is inside a git directory, not a work tree")
+    return Path(lines[3]).resolve(), Path(lines[1]).resolve(), lines[2]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from modelops.errors import Problem, SpecError
 from modelops.spec.avatar import size_text
 
-if TYPE_CHECKING:  # gitpython costs ~100 ms to import: only revisions pay for it
+if TYPE_CHECKING:
     from modelops.registry.git import Repo
 
 # No registry file is read past this: model files stop at 1 MiB, avatars at 256 KiB and a
@@ -194,12 +194,24 @@ class Revision:
         blob = self.known_blob(path)  # a file the listing lacks is not there: nothing to ask git
         if blob is None:
             return None
+        same = self._from_work_tree(path, blob)
+        if same is not None:
+            return same
         from modelops.registry.git import ObjectTooLarge
 
         try:
             return self.repo.read_object(blob, FILE_LIMIT)
         except ObjectTooLarge as exc:
             raise too_large(self.shown(path), exc.size) from None
+
+    def _from_work_tree(self, path: str, blob: str) -> bytes | None:
+        """The work tree's copy of the file when it holds this very content (its bytes hash to
+        `blob`): usually so, and a read from git costs a process (gitpython's import too)."""
+        try:
+            content = WorkTree(self.repo.top, "").read(self._full(path))
+        except (OSError, SpecError):
+            return None
+        return content if content is not None and self.repo.blob_id(content) == blob else None
 
     def shown(self, path: str) -> str:
         if self.display_root is not None:

@@ -124,11 +124,7 @@ class Registry:
         `limit` commits."""
         tip = self.repo.resolve(branch)
         target = self.repo.resolve(head)
-        for back in range(limit):
-            try:
-                commit = self.repo.resolve(f"{tip}~{back}")
-            except NotFoundError:
-                return None
+        for commit in self.repo.first_parents(tip, limit):
             if self.repo.is_ancestor(commit, target):
                 return commit
         return None
