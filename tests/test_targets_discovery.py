@@ -7,7 +7,7 @@ import pytest
 
 from modelops.errors import TargetError, UsageError
 from modelops.reconcile.session import Selection, resolve_target
-from modelops.spec.config import parse_config
+from modelops.spec.config_check import parse_config
 from modelops.targets.discovery import expand, parse, system_resolver
 
 

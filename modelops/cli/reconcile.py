@@ -141,8 +141,6 @@ def plan(
     out_path: str | None,
 ) -> int:
     """Show what apply would change on the target. Changes nothing."""
-    from modelops.reconcile import saved
-
     registry = open_registry(registry_dir)
     target_name = applying.one_target(target_name, target_flag)
     selection = _selection(target_name, hosts, prune, rev, parallelism, work_tree)
@@ -150,6 +148,8 @@ def plan(
         _said(s)
         applying.narrow(s, models)
         if out_path:
+            from modelops.reconcile import saved
+
             applying.write_plan(out_path, saved.to_save(s))
         _print_plan(s.plan, output)
     _unreachable(s.plan)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelops.exchange.openwebui_shapes import EntryError
-from modelops.spec.base import describe
+from modelops.spec.words import describe
 
 Grant = tuple[str, str, str]  # principal type, principal id, permission
 

@@ -14,9 +14,9 @@ from modelops.exchange.openwebui_access import access_of, as_list
 from modelops.exchange.openwebui_shapes import EntryError, NotAModel
 from modelops.spec import names
 from modelops.spec.avatar import ImageError, check_image
-from modelops.spec.base import describe
 from modelops.spec.model import CAPABILITIES, MANAGED_META
 from modelops.spec.params import CATALOGUE, REMOVED, type_error
+from modelops.spec.words import describe
 
 DEFAULT_AVATARS = {"", "/user.png", "/favicon.png", "/static/favicon.png"}
 KNOWLEDGE_KEYS = ("name", "type", "id", "description", "context")

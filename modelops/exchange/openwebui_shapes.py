@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelops.exchange import modelfile
-from modelops.spec.base import describe
+from modelops.spec.words import describe
 
 
 class EntryError(ValueError):

@@ -11,11 +11,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelops.errors import ModelopsError, NotFoundError, UsageError
 from modelops.reconcile import apply as applying
-from modelops.reconcile import observe, record, webui
+from modelops.reconcile import observe, record
 from modelops.reconcile.desired import Desired, clashes, desired_models
 from modelops.reconcile.ownership import owner
 from modelops.reconcile.plan import Plan, Scope, scope
@@ -27,6 +27,9 @@ from modelops.spec.urls import url_problem
 from modelops.targets.base import Outcome
 from modelops.targets.discovery import Resolver, expand, system_resolver
 from modelops.targets.ollama import OllamaHost, Retry, normalize_host
+
+if TYPE_CHECKING:  # Open WebUI planning builds pydantic specs: a plan of Ollama does without
+    from modelops.reconcile import webui
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 3
@@ -116,7 +119,7 @@ def choose(config: Config | None, selection: Selection) -> tuple[str, TargetConf
         return "local", None
     if chosen not in targets:
         raise NotFoundError(f"no target '{chosen}' in modelops.yaml (targets: {listed or 'none'})")
-    return str(chosen), targets[chosen]
+    return str(chosen), targets[str(chosen)]
 
 
 def resolve_target(
@@ -214,6 +217,8 @@ def session(
         with _ollama(registry, snapshot, source, selection, resolve, said) as s:
             yield s
         return
+    from modelops.reconcile import webui
+
     web = webui.webui_target(name, found, selection.prune)
     server = webui.connect(web, selection.environ, selection.force)
     mark = registry.name(snapshot.config)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from modelops.registry.files import write_atomic
@@ -190,3 +191,33 @@ class Cache:
                 entries[key] = rest
         self._entries = entries
         return entries
+
+
+class Positions(Mapping[str, tuple[int, int]]):
+    """Where a cached file's top-level keys are, as the cache keeps them (`id:3:1,base:5:1`),
+    parsed only if a problem has to point at one."""
+
+    __slots__ = ("_parsed", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._parsed: dict[str, tuple[int, int]] | None = None
+
+    def _positions(self) -> dict[str, tuple[int, int]]:
+        if self._parsed is None:
+            self._parsed = {}
+            for item in self._text.split(",") if self._text else ():
+                name, _, place = item.partition(":")
+                line, _, col = place.partition(":")
+                if line.isdigit() and col.isdigit():
+                    self._parsed[name] = (int(line), int(col))
+        return self._parsed
+
+    def __getitem__(self, key: str) -> tuple[int, int]:
+        return self._positions()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._positions())
+
+    def __len__(self) -> int:
+        return len(self._positions())

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from modelops.errors import NotFoundError, Problem, SpecError
-from modelops.registry.cache import Cache, blob_id
+from modelops.registry.cache import Cache, Positions, blob_id
 from modelops.registry.sources import Overlay, Source
 from modelops.spec import relations
 from modelops.spec.avatar import avatar_problem
@@ -227,7 +227,7 @@ def _load_config(
     if blob is None:
         return None
     if cache.get(f"config:{blob}") == ["valid"]:
-        return Lazy(lambda: _parse_config(source, None))
+        return Lazy(lambda: _parse_config(source, None, vouched=True))
     try:
         config = _parse_config(source, raw)
     except SpecError as exc:
@@ -237,11 +237,13 @@ def _load_config(
     return Lazy(value=config)
 
 
-def _parse_config(source: Source, raw: bytes | None) -> Config:
-    from modelops.spec.config import parse_config
-
+def _parse_config(source: Source, raw: bytes | None, *, vouched: bool = False) -> Config:
+    if vouched:  # read without pydantic
+        from modelops.spec.config import read_vouched as parse
+    else:
+        from modelops.spec.config_check import parse_config as parse
     content = raw if raw is not None else source.read(CONFIG_FILE)
-    return parse_config(content or b"", source.shown(CONFIG_FILE))
+    return parse(content or b"", source.shown(CONFIG_FILE))
 
 
 def parse_model(raw: bytes, shown: str, path: str) -> tuple[Model | None, list[Problem]]:
@@ -319,40 +321,10 @@ def _cached_model(hit: list[str], source: Source, path: str) -> Model | None:
         return None
     shown = source.shown(path)
     placed = relations.Placed(
-        mid, base, path, shown, _Positions(where), name or None, avatar or None
+        mid, base, path, shown, Positions(where), name or None, avatar or None
     )
     spec = Lazy(lambda: _spec_from(data, source, path))
     return Model(path, digest, placed, spec, data)
-
-
-class _Positions(Mapping[str, tuple[int, int]]):
-    """Where a cached file's top-level keys are, as the cache keeps them (`id:3:1,base:5:1`),
-    parsed only if a problem has to point at one."""
-
-    __slots__ = ("_parsed", "_text")
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-        self._parsed: dict[str, tuple[int, int]] | None = None
-
-    def _positions(self) -> dict[str, tuple[int, int]]:
-        if self._parsed is None:
-            self._parsed = {}
-            for item in self._text.split(",") if self._text else ():
-                name, _, place = item.partition(":")
-                line, _, col = place.partition(":")
-                if line.isdigit() and col.isdigit():
-                    self._parsed[name] = (int(line), int(col))
-        return self._parsed
-
-    def __getitem__(self, key: str) -> tuple[int, int]:
-        return self._positions()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._positions())
-
-    def __len__(self) -> int:
-        return len(self._positions())
 
 
 def _spec_from(data: str, source: Source, path: str) -> ModelSpec:

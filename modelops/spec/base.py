@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from modelops.spec.words import describe, number_text
+
 Loc = tuple[str | int, ...]
 RawProblem = tuple[Loc, str]  # a key path and what is wrong there
 
@@ -161,29 +163,3 @@ def _model_in(annotation: Any) -> Any:
 
 def _scalar(value: Any) -> bool:
     return isinstance(value, int | float | bool)
-
-
-def number_text(value: float) -> str:
-    """A number as written, or its count of digits when it is long: never a page of digits."""
-    if isinstance(value, int) and value.bit_length() > 128:
-        return f"a number of {len(str(abs(value)))} digits"
-    return str(value)
-
-
-def describe(value: object) -> str:
-    """A short description of a value's YAML type, for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    if isinstance(value, int | float):
-        text = number_text(value)
-        return text if text.startswith("a ") else f"number {text}"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"string {shown!r}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__

@@ -10,9 +10,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from modelops.spec import names
-from modelops.spec.base import RawProblem, describe, did_you_mean, translate
+from modelops.spec.base import RawProblem, did_you_mean, translate
 from modelops.spec.model import MANAGED_META, MANAGED_PARAMS, ModelSpec
 from modelops.spec.params import CATALOGUE, REMOVED, type_error
+from modelops.spec.words import describe
 
 
 def check_model(data: Any) -> tuple[ModelSpec | None, list[RawProblem]]:

@@ -12,8 +12,9 @@ from pydantic import Field, ValidationError
 
 from modelops.errors import Problem, SpecError
 from modelops.spec import yamledit, yamlread
-from modelops.spec.base import NonEmpty, Strict, about_value, describe, translate
+from modelops.spec.base import NonEmpty, Strict, about_value, translate
 from modelops.spec.params import CATALOGUE, type_error
+from modelops.spec.words import describe
 
 
 class Expect(Strict):

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from modelops.spec.base import describe, number_text
+from modelops.spec.words import describe, number_text
 
 ParamType = Literal["int", "float", "bool", "str_list"]
 
