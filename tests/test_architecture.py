@@ -186,12 +186,21 @@ def test_plan_imports_neither_the_ollama_client_nor_httpx(reg, ollama_server, mo
     assert "httpx" not in loaded
 
 
-def test_a_no_op_plan_from_the_cache_imports_no_gitpython(reg, ollama_server, monkeypatch):
+def test_a_no_op_plan_from_the_cache_imports_neither_gitpython_nor_pydantic(
+    reg, ollama_server, monkeypatch
+):
     """A plan reads HEAD's files from the work tree when they hold the committed bytes, and
-    asks git for the rest with its plumbing: gitpython (~100 ms to import) is not needed."""
+    asks git for the rest with its plumbing: gitpython (~100 ms to import) is not needed; the
+    cache vouches for every file, so no pydantic model is built either."""
     reg.add("faq", base="mistral")
     monkeypatch.setenv("OLLAMA_HOST", ollama_server.url)
     _heavy_after(["plan"], reg.root)  # fills the cache
-    assert "git" not in _heavy_after(["plan"], reg.root)
+    loaded = _heavy_after(["plan"], reg.root)
+    assert "git" not in loaded
+    assert "pydantic" not in loaded
     (reg.root / "modelops.yaml").write_text("version: 1\n# edited, not committed\n")
-    assert "git" in _heavy_after(["plan"], reg.root)  # HEAD's copy is read from git
+    loaded = _heavy_after(["plan"], reg.root)
+    assert "git" in loaded  # HEAD's copy is read from git
+    assert "pydantic" not in loaded  # and the cache vouches for it
+    (reg.root / "models" / "faq.yaml").write_text("id: faq\nbase: mistral\nsystem: new\n")
+    assert "pydantic" in _heavy_after(["plan", "--work-tree"], reg.root)  # a file to check

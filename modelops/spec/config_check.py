@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from modelops.errors import SpecError
 from modelops.spec import yamlread
-from modelops.spec.base import Strict, translate
+from modelops.spec.base import Strict, did_you_mean, translate
 from modelops.spec.config import (
     TARGET_NAME,
     TARGET_TYPES,
@@ -80,6 +80,7 @@ class OpenWebUITarget(Strict):
 
 
 Target = Annotated[OllamaTarget | OpenWebUITarget, Field(discriminator="type")]
+_KINDS: dict[Any, type[Strict]] = {"ollama": OllamaTarget, "openwebui": OpenWebUITarget}
 
 
 class ConfigFile(Strict):
@@ -110,6 +111,9 @@ def parse_config(raw: bytes, path: str) -> Config:
             if given[:1] == ("targets",) and len(given) > 2 and given[2] in TARGET_TYPES:
                 err["loc"] = given[:2] + given[3:]  # drop pydantic's tag of the target type
             loc, message = translate(err, ConfigFile, "config", data)
+            if err["type"] == "extra_forbidden" and len(loc) == 3 and loc[0] == "targets":
+                kind = _KINDS.get(data["targets"][loc[1]].get("type"), OllamaTarget)
+                message = "unknown key" + did_you_mean(str(loc[2]), kind.model_fields)
             problems.append(doc.problem(loc, message))
         raise SpecError(problems) from None
     config = Config.from_data(data)
