@@ -12,11 +12,11 @@
 | no-op `plan` of 1,000 models, no record | one `/api/show` per model | < 2 s |
 | `modelops import` of 1,000 models, one commit | `git add` + `git commit` of the files | < 1 s |
 
-Commands are timed as whole processes (the installed `modelops` script, as a user runs it),
-`--runs` times after one warm-up, and the median is reported beside the best; loading is timed
-in this process. HTTP calls are counted by the Ollama test server the timed runs talk to: it
-runs in this process, the timed `modelops` in another, so the two do not share an interpreter.
-Prints a table and writes benchmarks/results/goals.json.
+Commands are timed as whole processes: the `modelops` script as the README's `pip install .`
+installs it, as a user runs it, `--runs` times after one warm-up, with the median reported
+beside the best; loading is timed in this process. HTTP calls are counted by the Ollama test
+server the timed runs talk to: it runs in this process, the timed `modelops` in another, so the
+two do not share an interpreter. Prints a table and writes benchmarks/results/goals.json.
 """
 
 from __future__ import annotations
@@ -51,9 +51,28 @@ ROOT = Path(__file__).resolve().parent.parent
 GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
 
 
+SCRIPT: list[str] = []  # the `modelops` timed: see _install
+
+
+def _install(tmp: Path) -> tuple[list[str], str]:
+    """modelops as the README's `pip install .` puts it, in a virtual environment of its own
+    that shares this one's libraries (a `.pth` file names their folder): a developer's
+    editable install adds a module finder that every start imports, which users do not have.
+    The bare Python floor is timed with the same interpreter."""
+    venv = tmp / "installed"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    ask = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    site = subprocess.run([python, "-c", ask], capture_output=True, text=True, check=True)
+    ours = subprocess.run([sys.executable, "-c", ask], capture_output=True, text=True, check=True)
+    (Path(site.stdout.strip()) / "libraries.pth").write_text(ours.stdout.strip() + "\n")
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q"]
+    subprocess.run([*pip, "--no-deps", "--no-build-isolation", str(ROOT)], check=True)
+    return [str(venv / "bin" / "modelops")], str(python)
+
+
 def _script() -> list[str]:
-    installed = Path(sys.executable).parent / "modelops"
-    return [str(installed)] if installed.exists() else [sys.executable, "-m", "modelops"]
+    return SCRIPT
 
 
 class Timed(list[float]):
@@ -112,8 +131,8 @@ def _row(measure: str, times: Timed, floor: str, goal: str, met: bool) -> dict[s
     }
 
 
-def startup(runs: int, tmp: Path) -> list[dict[str, Any]]:
-    bare = _times(runs, _process(sys.executable, "-c", "pass", cwd=tmp))
+def startup(runs: int, tmp: Path, python: str) -> list[dict[str, Any]]:
+    bare = _times(runs, _process(python, "-c", "pass", cwd=tmp))
     floor = f"bare Python {statistics.median(bare):.3f} s, {statistics.median(bare.cpu):.3f} s CPU"
     helped = _times(runs, _modelops("--help", cwd=tmp))
     registry = tmp / "shipped"
@@ -332,8 +351,9 @@ def main() -> int:
     count = 100 if args.quick else 1000
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
+        SCRIPT[:], python = _install(tmp)
         rows = [
-            *startup(args.runs, tmp),
+            *startup(args.runs, tmp, python),
             *loading(args.runs, tmp, sizes),
             *plans(args.runs, tmp, count),
             *imports(args.runs, tmp, count),
