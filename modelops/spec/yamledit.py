@@ -6,6 +6,7 @@ and indentation survive; and the canonical layout for new files and `modelops fm
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
@@ -255,7 +256,12 @@ def _scalar(value: Any, flow: bool = False) -> str:
         if value in (float("inf"), float("-inf")):
             return ".inf" if value > 0 else "-.inf"
         return repr(value)
-    text = str(value)
+    return _string(str(value), flow)
+
+
+@functools.lru_cache(maxsize=4096)
+def _string(text: str, flow: bool) -> str:
+    """A string scalar (remembered: keys and many values recur from file to file)."""
     if _plain(text, flow):
         return text
     if "\n" not in text and _printable(text):
