@@ -275,3 +275,30 @@ def test_blobs_are_stored_as_git_would_store_them(reg: RegistryFixture, count: i
     counts = dict(line.split(": ") for line in git(reg.root, "count-objects", "-v").splitlines())
     assert (int(counts["in-pack"]) >= count + 1) == (count >= commits.PACK_FROM)
     assert git(reg.root, "fsck", "--no-dangling").strip() == ""
+
+
+def test_work_tree_copies_keep_modes_make_folders_and_leave_no_temporary_file(tmp_path: Path):
+    from modelops.registry.files import write_copies
+
+    scratch, tree = tmp_path / "scratch", tmp_path / "tree"
+    (tree / "models").mkdir(parents=True)
+    script = tree / "models" / "kept-mode.yaml"
+    script.write_bytes(b"old\n")
+    script.chmod(0o640)
+    gone = tree / "models" / "gone.yaml"
+    gone.write_bytes(b"bye\n")
+    files = {
+        script: b"new\n",
+        gone: None,
+        tree / "avatars" / "new.png": b"png",  # a folder that is not there yet
+        tree / "models" / "fresh.yaml": b"fresh\n",
+    }
+    write_copies(files, scratch)
+    assert script.read_bytes() == b"new\n"
+    assert script.stat().st_mode & 0o777 == 0o640
+    assert not gone.exists()
+    assert (tree / "avatars" / "new.png").read_bytes() == b"png"
+    assert (tree / "models" / "fresh.yaml").stat().st_mode & 0o777 == 0o644
+    leftovers = [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+    assert leftovers == []
+    assert sorted(p.name for p in (tree / "models").iterdir()) == ["fresh.yaml", "kept-mode.yaml"]

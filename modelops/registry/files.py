@@ -10,6 +10,7 @@ import hashlib
 import os
 import stat
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -46,6 +47,40 @@ def write_atomic(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_copies(files: Mapping[Path, bytes | None], scratch: Path) -> None:
+    """Write many files, each replaced in one step as `write_atomic` does, but not forced to
+    disk (copies that can be recovered, like the work-tree files of a commit). Each folder is
+    made and compared with `scratch`'s file system once, not once per file: an import writes
+    thousands into one folder."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    device, tmp_in, token = scratch.stat().st_dev, {}, os.urandom(6).hex()
+    for count, (path, content) in enumerate(files.items()):
+        if content is None:
+            path.unlink(missing_ok=True)
+            continue
+        folder = path.parent
+        if folder not in tmp_in:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp_in[folder] = scratch if folder.stat().st_dev == device else folder
+        tmp = tmp_in[folder] / f".{token}-{count}.tmp"
+        try:
+            mode = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            mode = 0o644
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_FOLLOW, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+                os.fchmod(handle.fileno(), mode)
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def read_optional(path: Path) -> bytes | None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelops.errors import ConflictError, GitError
-from modelops.registry.files import digest, read_optional, write_atomic
+from modelops.registry.files import digest, read_optional, write_atomic, write_copies
 from modelops.registry.snapshot import Snapshot
 from modelops.spec.paths import model_path
 
@@ -166,13 +166,14 @@ class Transaction:
 
     def _write_work_tree(self, old: dict[str, bytes | None], new: dict[str, bytes | None]) -> None:
         """The committed files into the work tree, except where someone edited them since."""
-        kept = []
+        kept, written = [], {}
         for path, content in new.items():
             target = self.root / path
-            if digest(read_optional(target)) not in (digest(old[path]), digest(content)):
+            if read_optional(target) not in (old[path], content):
                 kept.append(path)
-                continue
-            write_atomic(target, content, self.scratch, durable=False)  # the commit holds it
+            else:
+                written[target] = content
+        write_copies(written, self.scratch)  # not forced to disk: the commit holds them
         if kept:
             self.notes.append(
                 f"{', '.join(kept)}: edited while the operation ran, so left as you saved it "
