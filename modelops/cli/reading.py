@@ -15,7 +15,7 @@ from modelops.cli.common import (
 )
 from modelops.cli.output import emit_json, say, table
 from modelops.errors import Exit, ModelopsError, Problem, SpecError, UsageError
-from modelops.registry.snapshot import Model
+from modelops.registry.model_file import Model
 from modelops.registry.store import Registry
 
 

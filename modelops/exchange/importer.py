@@ -37,7 +37,11 @@ class Destination(Protocol):
     @property
     def problems(self) -> list[Problem]: ...
     def read(self, path: str) -> bytes | None: ...
-    def with_changes(self, changes: Mapping[str, bytes | None]) -> Destination: ...
+    def with_changes(
+        self,
+        changes: Mapping[str, bytes | None],
+        rendered: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> Destination: ...
 
 
 Status = Literal["imported", "updated", "unchanged", "skipped"]
@@ -80,6 +84,20 @@ class Options:
     drop_bad_avatars: bool = False
 
 
+@dataclass
+class _Pending:
+    """What the import will write: files by path, the entry that writes each (an avatar: the
+    first that shows it), and the data each new model file was rendered from, which the
+    destination checks without parsing the file again."""
+
+    writes: dict[str, bytes | None] = field(default_factory=dict)
+    owners: dict[str, int] = field(default_factory=dict)
+    rendered: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, path: str, content: bytes, position: int) -> None:
+        self.writes[path], self.owners[path] = content, position
+
+
 @dataclass(frozen=True)
 class Imported:
     """The report, entry by entry, and what to commit (no writes when nothing is imported)."""
@@ -111,17 +129,15 @@ def plan_import(snapshot: Destination, document: Any, source: str, options: Opti
         mapped[entry.position] = model_id
         first[model_id] = entry.position
     bases = set(snapshot.models) | set(mapped.values())
-    writes: dict[str, bytes | None] = {}
-    owners: dict[str, int] = {}  # path -> entry that writes it (avatars: the first)
+    pending = _Pending()
     for entry in found:
         if entry.position not in mapped:
             continue
         model_id = mapped[entry.position]
-        line = _convert(snapshot, entry, model_id, bases, options, writes, owners)
-        lines.append(line)
+        lines.append(_convert(snapshot, entry, model_id, bases, options, pending))
     file_ids = {mid: pos for pos, mid in mapped.items()}
     file_ids.update((ln.source, ln.position) for ln in lines if ln.error and ln.source)
-    _drop_invalid(snapshot, lines, writes, owners, file_ids)
+    _drop_invalid(snapshot, lines, pending, file_ids)
     lines.sort(key=lambda ln: ln.position)
     if options.on_conflict == "fail":
         clashes = [ln for ln in lines if ln.reason.startswith("exists")]
@@ -132,7 +148,7 @@ def plan_import(snapshot: Destination, document: Any, source: str, options: Opti
             )
     done = [ln.model for ln in lines if ln.status in ("imported", "updated") and ln.model]
     summary = f"Import {len(done)} model{'s' if len(done) != 1 else ''} from {source}"
-    return Imported(lines, writes, tuple(done), summary)
+    return Imported(lines, pending.writes, tuple(done), summary)
 
 
 def _identify(entry: shapes.Entry, options: Options, first: dict[str, int]) -> Line | None:
@@ -179,8 +195,7 @@ def _convert(
     model_id: str,
     bases: set[str],
     options: Options,
-    writes: dict[str, bytes | None],
-    owners: dict[str, int],
+    pending: _Pending,
 ) -> Line:
     assert entry.record is not None
     record = dict(entry.record)
@@ -204,20 +219,20 @@ def _convert(
     notes = [*definition.notes, *(parsed.notes if isinstance(parsed, modelfile.Parsed) else [])]
     data = definition.data
     existing = snapshot.models.get(model_id)
+    writes = pending.writes
     avatar_path = _avatar_path(snapshot, model_id, definition, writes)
     new_avatar = avatar_path is not None and avatar_path not in writes
     if avatar_path:
         data["avatar"] = avatar_path
-        if new_avatar:
-            writes[avatar_path] = definition.avatar
-            owners[avatar_path] = entry.position
+        if new_avatar and definition.avatar is not None:
+            pending.add(avatar_path, definition.avatar, entry.position)
     data = {k: data[k] for k in FIELDS if k in data}
     path = model_path(model_id)
     line = Line(entry.position, entry.source_id, "imported", model_id, notes=notes)
     line.base, line.avatar = data.get("base"), avatar_path
     if existing is None and snapshot.read(path) is None:
-        writes[path] = render_new(data)
-        owners[path] = entry.position
+        pending.add(path, render_new(data), entry.position)
+        pending.rendered[path] = data
         return line
     new_spec, _ = check_model(data)
     if (
@@ -237,8 +252,7 @@ def _convert(
             "exists in the registry (--on-conflict overwrite replaces it)",
         )
         return line
-    writes[path] = _merged(snapshot.read(path) or b"", data)
-    owners[path] = entry.position
+    pending.add(path, _merged(snapshot.read(path) or b"", data), entry.position)
     line.status = "updated"
     return line
 
@@ -289,21 +303,18 @@ def _merged(raw: bytes, data: dict[str, Any]) -> bytes:
 
 
 def _drop_invalid(
-    snapshot: Destination,
-    lines: list[Line],
-    writes: dict[str, bytes | None],
-    owners: dict[str, int],
-    file_ids: Mapping[str, int],
+    snapshot: Destination, lines: list[Line], pending: _Pending, file_ids: Mapping[str, int]
 ) -> None:
     """Entries whose files do not validate (on their own or with the rest) are skipped, and
     so are entries based on an entry of the file that is skipped: imported on their own, the
     base's id would name an Ollama model instead."""
     by_position = {ln.position: ln for ln in lines}
+    writes, owners = pending.writes, pending.owners
     while writes:
         while orphans := _orphans(snapshot, lines, file_ids):
             for line in orphans:
-                _skip(line, writes, owners, lines)
-        problems = snapshot.with_changes(writes).problems
+                _skip(line, pending, lines)
+        problems = snapshot.with_changes(writes, pending.rendered).problems
         if not problems:
             return
         culprits = {owners[p] for p in owners if any(pr.path.endswith(p) for pr in problems)}
@@ -315,7 +326,7 @@ def _drop_invalid(
             reason = "; ".join(
                 f"{pr.key}: {pr.message}" if pr.key else pr.message for pr in own[:3]
             )
-            _skip(line, writes, owners, lines, reason)
+            _skip(line, pending, lines, reason)
 
 
 def _orphans(snapshot: Destination, lines: list[Line], file_ids: Mapping[str, int]) -> list[Line]:
@@ -332,14 +343,9 @@ def _orphans(snapshot: Destination, lines: list[Line], file_ids: Mapping[str, in
     return out
 
 
-def _skip(
-    line: Line,
-    writes: dict[str, bytes | None],
-    owners: dict[str, int],
-    lines: list[Line],
-    reason: str | None = None,
-) -> None:
+def _skip(line: Line, pending: _Pending, lines: list[Line], reason: str | None = None) -> None:
     """Take an entry out of the import; an avatar it shares with another goes to that one."""
+    writes, owners = pending.writes, pending.owners
     line.status, line.error = "skipped", True
     if reason is not None:
         line.reason = reason

@@ -19,7 +19,7 @@ from typing import Literal
 from modelops.errors import ConflictError, GitError, ModelopsError, Problem, SpecError
 from modelops.registry.authoring import SUBJECT_WIDTH
 from modelops.registry.files import write_atomic
-from modelops.registry.snapshot import parse_model
+from modelops.registry.model_file import parse_model
 from modelops.registry.store import Registry
 from modelops.registry.transaction import Changeset
 from modelops.spec.layout import changed_keys

@@ -12,69 +12,23 @@ cached data itself. A load wholly from the cache imports neither a YAML parser n
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from modelops.errors import NotFoundError, Problem, SpecError
 from modelops.registry.cache import Cache, Positions, blob_id
+from modelops.registry.model_file import Lazy, Model, parse_model, rendered_model
 from modelops.registry.sources import Overlay, Source
 from modelops.spec import relations
 from modelops.spec.avatar import avatar_problem
-from modelops.spec.inherit import Basis, Inheritable
+from modelops.spec.inherit import Inheritable
 from modelops.spec.paths import CONFIG_FILE, MODELS_DIR
 
 if TYPE_CHECKING:  # pydantic costs ~0.15 s to import: a load from the cache does without it
     from modelops.spec.config import Config
     from modelops.spec.model import ModelSpec
-
-_POSITIONED_KEYS = ("id", "base", "avatar", "name")
-T = TypeVar("T")
-
-
-class Lazy(Generic[T]):
-    """A value, or how to build it the first time it is asked for."""
-
-    __slots__ = ("_build", "_value")
-
-    def __init__(self, build: Callable[[], T] | None = None, value: T | None = None) -> None:
-        self._build = build
-        self._value = value
-
-    @property
-    def ready(self) -> bool:
-        return self._build is None
-
-    def get(self) -> T:
-        if self._build is not None:
-            self._value, self._build = self._build(), None
-        assert self._value is not None, "a Lazy needs a value or a way to build one"
-        return self._value
-
-
-@dataclass(frozen=True)
-class Model:
-    path: str
-    digest: str  # sha256 of the file's bytes
-    placed: relations.Placed  # id, base, name and avatar, without the spec
-    lazy_spec: Lazy[ModelSpec] = field(repr=False, compare=False)
-    data: str | None = field(default=None, repr=False, compare=False)  # the cache's JSON
-
-    def basis(self) -> Inheritable:
-        """What inheritance and Ollama read: the cache's data until the spec is built."""
-        if self.data is not None and not self.lazy_spec.ready:
-            return Basis.from_data(json.loads(self.data))
-        return self.spec
-
-    @property
-    def id(self) -> str:
-        return self.placed.id
-
-    @property
-    def spec(self) -> ModelSpec:
-        return self.lazy_spec.get()
 
 
 @dataclass
@@ -149,14 +103,21 @@ class Snapshot:
                 out.append(name)
         return out
 
-    def with_changes(self, changes: Mapping[str, bytes | None]) -> Snapshot:
-        """The snapshot that `changes` would produce; only the changed files are re-parsed."""
+    def with_changes(
+        self,
+        changes: Mapping[str, bytes | None],
+        rendered: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> Snapshot:
+        """The snapshot that `changes` would produce; only the changed files are read again.
+        `rendered`: for model files that the emitter wrote, the data each was written from,
+        which is checked without parsing the file (see `rendered_model`)."""
         source = Overlay(self.source, changes)
         models = {mid: m for mid, m in self.models.items() if m.path not in changes}
         file_problems = {p: ps for p, ps in self.file_problems.items() if p not in changes}
         for path, content in changes.items():
             if _is_model_path(path) and content is not None:
-                _load_one(source, path, content, models, file_problems, self.cache)
+                data = (rendered or {}).get(path)
+                _load_one(source, path, content, models, file_problems, self.cache, data)
         config = self.lazy_config
         if CONFIG_FILE in changes:
             config = _load_config(source, file_problems, self.cache)
@@ -246,29 +207,6 @@ def _parse_config(source: Source, raw: bytes | None, *, vouched: bool = False) -
     return parse(content or b"", source.shown(CONFIG_FILE))
 
 
-def parse_model(raw: bytes, shown: str, path: str) -> tuple[Model | None, list[Problem]]:
-    """Parse and check one model file on its own."""
-    from modelops.spec import yamlread
-    from modelops.spec.base import about_value
-    from modelops.spec.checks import check_model
-
-    try:
-        doc = yamlread.load(yamlread.decode(raw, shown), shown)
-    except SpecError as exc:
-        return None, exc.problems
-    spec, raw_problems = check_model(doc.data)
-    if spec is None:
-        problems = [
-            doc.problem(loc, message, at_value=about_value(message))
-            for loc, message in raw_problems
-        ]
-        return None, problems
-    positions = {k: doc.locate((k,)) for k in _POSITIONED_KEYS if k in doc.data}
-    placed = relations.Placed(spec.id, spec.base, path, shown, positions, spec.name, spec.avatar)
-    digest = hashlib.sha256(raw).hexdigest()
-    return Model(path, digest, placed, Lazy(value=spec)), []
-
-
 def _identify(source: Source, path: str, content: bytes | None) -> tuple[str | None, bytes | None]:
     """A file's blob id, and its bytes when they had to be read for it; (None, None) if absent."""
     if content is None:
@@ -288,6 +226,7 @@ def _load_one(
     models: dict[str, Model],
     file_problems: dict[str, list[Problem]],
     cache: Cache,
+    rendered: Mapping[str, Any] | None = None,
 ) -> None:
     stem = path.rpartition("/")[2].removesuffix(".yaml")
     blob, content = _identify(source, path, content)
@@ -301,7 +240,11 @@ def _load_one(
     content = content if content is not None else source.read(path)
     if content is None:
         return
-    model, problems = parse_model(content, source.shown(path), path)
+    shown = source.shown(path)
+    if rendered is None:
+        model, problems = parse_model(content, shown, path)
+    else:
+        model, problems = rendered_model(content, rendered, shown, path)
     if problems:
         file_problems[path] = problems
     elif model is not None:
