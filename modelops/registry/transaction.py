@@ -132,7 +132,7 @@ class Transaction:
         """A model based on a model that exists only as an uncommitted file would reach the
         commit based on an Ollama model of that name instead."""
         for model in result.models.values():
-            base = model.spec.base
+            base = model.placed.base  # not the spec: building 1,000 of them costs 40 ms
             if model.path in writes and base not in result.models:
                 draft = model_path(base)
                 if (self.root / draft).is_file():

@@ -77,13 +77,25 @@ def render_new(data: dict[str, Any]) -> bytes:
 
 def in_key_order(value: Any, loc: Loc) -> Any:
     """`value` (the value at `loc`) with every mapping's keys in canonical order."""
+    return _ordered(value, _shape(loc))
+
+
+def _ordered(value: Any, shape: tuple[str, ...]) -> Any:
     if isinstance(value, dict):
-        rank = _ranks(_shape(loc))
-        keys = sorted(value, key=lambda k: rank.get(k, len(rank)))
-        return {k: in_key_order(value[k], (*loc, k)) for k in keys}
+        return {
+            k: _ordered(value[k], (*shape, k)) if isinstance(value[k], dict | list) else value[k]
+            for k in _order(shape, tuple(value))
+        }
     if isinstance(value, list):
-        return [in_key_order(item, (*loc, i)) for i, item in enumerate(value)]
+        return [_ordered(item, shape) if isinstance(item, dict | list) else item for item in value]
     return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _order(shape: tuple[str, ...], keys: tuple[str, ...]) -> tuple[str, ...]:
+    """`keys` of a mapping at `shape` in canonical order (files repeat a few key sets)."""
+    rank = _ranks(shape)
+    return tuple(sorted(keys, key=lambda k: rank.get(k, len(rank))))
 
 
 def formatted(raw: bytes) -> bytes:
