@@ -224,6 +224,22 @@ def test_a_commit_message_hook_may_amend_the_message(reg: RegistryFixture):
     assert reg.last_message().endswith("Signed-off-by: Hook <hook@example.com>")
 
 
+def test_hooks_are_found_where_core_hookspath_says_and_a_non_executable_one_is_not_run(
+    reg: RegistryFixture,
+):
+    reg.add("faq", base="mistral")
+    shared = reg.root / "team-hooks"
+    shared.mkdir()
+    (shared / "pre-commit").write_text("#!/bin/sh\necho 'team policy' >&2\nexit 1\n")
+    (shared / "pre-commit").chmod(0o755)
+    reg.git("config", "core.hooksPath", "team-hooks")
+    _hook(reg, "pre-commit", "exit 0")  # the default folder is not where git looks now
+    result = run("hide", "faq")
+    assert result.err == "error: the pre-commit hook refused the commit: team policy\n"
+    (shared / "pre-commit").chmod(0o644)  # git ignores a hook it cannot execute
+    assert run("hide", "faq").code == 0
+
+
 def test_temporary_and_hidden_files_are_ignored(reg: RegistryFixture):
     reg.add("faq", base="mistral")
     (reg.root / "models" / ".faq.yaml.abc.tmp").write_text("junk: [")

@@ -71,7 +71,11 @@ def commit_files(
 
 
 def _hook(repo: Repo, name: str, env: Mapping[str, str], *args: str) -> None:
-    """Run the user's git hook `name`, if there is one; a refusal stops the commit."""
+    """Run the user's git hook `name`, if there is one; a refusal stops the commit. A hook
+    that is not there (or not executable: git ignores those) costs no git process."""
+    hook = repo.hooks / name
+    if not (hook.is_file() and os.access(hook, os.X_OK)):
+        return
     proc = repo.proc(["hook", "run", "--ignore-missing", name, "--", *args], env=env)
     if proc.returncode != 0 and name != "post-commit":
         said = (proc.stderr or proc.stdout).decode(errors="replace").strip().splitlines()
@@ -131,11 +135,13 @@ def _mode(repo: Repo, commit: str | None, path: str) -> str:
 def _identity(repo: Repo) -> dict[str, str]:
     """Author and committer where git's configuration lacks them, keeping what is set."""
     env: dict[str, str] = {}
+    said = repo.proc(["config", "--get-regexp", r"^user\.(name|email)$"]).stdout.decode()
+    known = {line.split(" ", 1)[0] for line in said.splitlines()}
     for key, fallback, variables in (
         ("name", FALLBACK_NAME, ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME")),
         ("email", FALLBACK_EMAIL, ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL")),
     ):
-        if repo.proc(["config", f"user.{key}"]).returncode != 0:
+        if f"user.{key}" not in known:
             env.update({v: fallback for v in variables if not os.environ.get(v)})
     return env
 

@@ -44,8 +44,7 @@ class Repo:
     """A git work tree."""
 
     def __init__(self, path: Path) -> None:
-        found = _found(path)
-        self.top, self.git_dir, self._hash = found
+        self.top, self.git_dir, self._hash, self.hooks = _found(path)
         self._commits: set[str] = set()  # full ids known to name commits
         self._odb: Any = None  # gitpython's, when first needed
         self._blob_ids: dict[tuple[str, str], str] = {}  # (commit, path) -> blob, from listings
@@ -286,12 +285,14 @@ class Repo:
         return False
 
 
-def _found(path: Path) -> tuple[Path, Path, str]:
-    """The work tree holding `path`, its git directory and its object format (sha1, sha256),
-    as git finds them (GIT_DIR, GIT_CEILING_DIRECTORIES and linked work trees included)."""
+def _found(path: Path) -> tuple[Path, Path, str, Path]:
+    """The work tree holding `path`, its git directory, its object format (sha1, sha256) and
+    its hooks folder (core.hooksPath, or the common git directory's), as git finds them
+    (GIT_DIR, GIT_CEILING_DIRECTORIES and linked work trees included)."""
     if not path.is_dir():
         raise GitError(f"{path} is not inside a git work tree (run 'modelops init' or 'git init')")
     args = ["rev-parse", "--is-bare-repository", "--absolute-git-dir", "--show-object-format"]
+    args += ["--git-path", "hooks"]
     try:
         proc = subprocess.run(
             ["git", *args, "--show-toplevel"], cwd=path, capture_output=True, check=False
@@ -299,10 +300,10 @@ def _found(path: Path) -> tuple[Path, Path, str]:
     except FileNotFoundError:
         raise GitError("git is not installed, or not on PATH (modelops needs git)") from None
     lines = proc.stdout.decode(errors="surrogateescape").splitlines()
-    if len(lines) < 3:
+    if len(lines) < 4:
         raise GitError(f"{path} is not inside a git work tree (run 'modelops init' or 'git init')")
     if lines[0] == "true":
         raise GitError(f"{path} is a bare git repository; modelops needs a work tree")
-    if len(lines) < 4:
+    if len(lines) < 5:
         raise GitError(f"{path} is inside a git directory, not a work tree")
-    return Path(lines[3]).resolve(), Path(lines[1]).resolve(), lines[2]
+    return Path(lines[4]).resolve(), Path(lines[1]).resolve(), lines[2], (path / lines[3]).resolve()
