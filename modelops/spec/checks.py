@@ -48,13 +48,14 @@ def _dedupe(problems: list[RawProblem]) -> list[RawProblem]:
 
 
 def _null_problems(value: Any, loc: tuple[str | int, ...] = ()) -> list[RawProblem]:
-    if loc[:1] == ("openwebui",):
-        return []  # verbatim: Open WebUI itself stores nulls
     if value is None:
         return [(loc, "no value (give one, or remove the key to leave it unset)")]
     out: list[RawProblem] = []
     for key, item in _children(value):
-        out += _null_problems(item, (*loc, key))
+        if loc == () and key == "openwebui":
+            continue  # verbatim: Open WebUI itself stores nulls
+        if item is None or isinstance(item, dict | list):  # a scalar has nothing to look into
+            out += _null_problems(item, (*loc, key))
     return out
 
 

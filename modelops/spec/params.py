@@ -99,12 +99,14 @@ def too_new(name: str, server_version: str) -> str | None:
 
 def type_error(param: Param, value: object) -> str | None:
     """Why `value` does not fit `param`, or None when it does."""
-    ok = {
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "float": isinstance(value, int | float) and not isinstance(value, bool),
-        "bool": isinstance(value, bool),
-        "str_list": isinstance(value, list) and all(isinstance(v, str) for v in value),
-    }[param.type]
+    kind = param.type
+    if kind == "bool":
+        ok = isinstance(value, bool)
+    elif kind == "str_list":
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    else:
+        ok = isinstance(value, int if kind == "int" else int | float)
+        ok = ok and not isinstance(value, bool)
     if not ok:
         hint = ' (write it as a list: stop: ["###"])' if param.type == "str_list" else ""
         return f"expected {TYPE_WORDS[param.type]}, got {describe(value)}{hint}"
@@ -120,15 +122,17 @@ def type_error(param: Param, value: object) -> str | None:
 
 def number_error(kind: ParamType, value: float) -> str | None:
     """Why a number cannot reach Ollama: not finite, or wider than the Go type it decodes to."""
-    shown = number_text(value)
     if isinstance(value, float) and not math.isfinite(value):
-        return f"must be a finite number, got {shown}"
+        return f"must be a finite number, got {number_text(value)}"
     if kind == "int" and not INT_RANGE[0] <= value <= INT_RANGE[1]:
-        return f"must be between -2^63 and 2^63-1 (Ollama stores it in 64 bits), got {shown}"
+        return (
+            "must be between -2^63 and 2^63-1 (Ollama stores it in 64 bits), "
+            f"got {number_text(value)}"
+        )
     if kind == "float" and abs(value) > FLOAT_MAX:
         return (
             f"must be between -3.4e+38 and 3.4e+38 (Ollama stores it as a 32-bit float), "
-            f"got {shown}"
+            f"got {number_text(value)}"
         )
     return None
 
