@@ -10,7 +10,7 @@
 | load + validate 10,000 models, cache warm | libyaml parse; reading and hashing them | < 0.5 s |
 | no-op `plan` of 1,000 models, with the record | its HTTP calls; that call alone | < 0.6 s, 1 |
 | no-op `plan` of 1,000 models, no record | one `/api/show` per model | < 2 s |
-| `modelops import` of 1,000 models, one commit | `git add` + `git commit` of the files | < 1 s |
+| `modelops import` of 1,000 models, one commit | copying the files in, `git add`, `git commit` | < 1 s |
 
 Commands are timed as whole processes: the `modelops` script as the README's `pip install .`
 installs it, as a user runs it, `--runs` times after one warm-up, with the median reported
@@ -311,11 +311,14 @@ def imports(runs: int, tmp: Path, count: int) -> list[dict[str, Any]]:
         fresh.append(path)
         target[:] = [path]
 
-    def copied() -> None:
-        empty()
+    def copy() -> None:
         for folder in ("models", "avatars"):
             for file in (source / folder).iterdir():
                 shutil.copy(file, target[0] / folder / file.name)
+
+    def copied() -> None:
+        empty()
+        copy()
 
     def commit() -> None:
         subprocess.run([*GIT, "add", "-A"], cwd=target[0], check=True)
@@ -326,11 +329,14 @@ def imports(runs: int, tmp: Path, count: int) -> list[dict[str, Any]]:
 
     timed = _times(runs, run_import, empty)
     floor = _times(runs, commit, copied)
+    writing = _times(runs, copy, empty)  # what an import must also do: put the files in place
+    both = statistics.median(floor) + statistics.median(writing)
     return [
         _row(
             f"modelops import, {count:,} models, one commit",
             timed,
-            f"git add + commit of the same files {statistics.median(floor):.3f} s",
+            f"copying the same files in {statistics.median(writing):.3f} s + git add and "
+            f"commit {statistics.median(floor):.3f} s = {both:.3f} s",
             "< 1 s",
             statistics.median(timed) < 1.0,
         )
