@@ -10,7 +10,7 @@
 | load + validate 10,000 models, cache warm | libyaml parse; reading and hashing them | < 0.5 s |
 | no-op `plan` of 1,000 models, with the record | its HTTP calls; that call alone | < 0.6 s, 1 |
 | no-op `plan` of 1,000 models, no record | one `/api/show` per model | < 2 s |
-| `modelops import` of 1,000 models, one commit | copying the files in, `git add`, `git commit` | < 1 s |
+| `modelops import` of 1,000 models, one commit | copying the files in, git add + commit | < 1 s |
 
 Commands are timed as whole processes: the `modelops` script as the README's `pip install .`
 installs it, as a user runs it, `--runs` times after one warm-up, with the median reported
