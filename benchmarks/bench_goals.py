@@ -132,9 +132,10 @@ def _row(measure: str, times: Timed, floor: str, goal: str, met: bool) -> dict[s
 
 
 def startup(runs: int, tmp: Path, python: str) -> list[dict[str, Any]]:
-    bare = _times(runs, _process(python, "-c", "pass", cwd=tmp))
+    bare, helped = _alternating(
+        runs, _process(python, "-c", "pass", cwd=tmp), _modelops("--help", cwd=tmp)
+    )
     floor = f"bare Python {statistics.median(bare):.3f} s, {statistics.median(bare.cpu):.3f} s CPU"
-    helped = _times(runs, _modelops("--help", cwd=tmp))
     registry = tmp / "shipped"
     shutil.copytree(ROOT / "registry", registry)
     subprocess.run([*GIT, "init", "-q"], cwd=registry, check=True)
@@ -151,6 +152,19 @@ def startup(runs: int, tmp: Path, python: str) -> list[dict[str, Any]]:
         ),
         _row("  the same, --no-cache", cold, floor, "", True),
     ]
+
+
+def _alternating(
+    runs: int, floor: Callable[[], Any], work: Callable[[], Any]
+) -> tuple[Timed, Timed]:
+    """`runs` timings of each, taken in turn (floor, work, floor, ...) after a warm-up of
+    both, so that a ratio of the two is not skewed by the machine's speed changing between
+    them (it does, by up to 2.5x in a day on a shared machine)."""
+    floors, works = Timed(), Timed()
+    for run in range(runs + 1):
+        _timed(floor, floors if run else Timed())
+        _timed(work, works if run else Timed())
+    return floors, works
 
 
 def _parse_floor(files: list[Path]) -> None:
@@ -170,13 +184,12 @@ def loading(runs: int, tmp: Path, sizes: tuple[int, int]) -> list[dict[str, Any]
     rows = []
     root = generate(tmp / f"load{small}", small)
     files = sorted((root / "models").glob("*.yaml"))
-    parse = _times(runs, lambda: _parse_floor(files))
 
     def load(cache: bool) -> None:
         snapshot = Registry(root, root, cache=cache).load()
         assert not snapshot.problems and len(snapshot.models) == small
 
-    cold = _times(runs, lambda: load(False))
+    parse, cold = _alternating(runs, lambda: _parse_floor(files), lambda: load(False))
     ratio = statistics.median(cold) / statistics.median(parse)
     rows.append(
         _row(
