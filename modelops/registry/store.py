@@ -22,10 +22,10 @@ from modelops.registry.sources import Nothing, Revision, WorkTree
 from modelops.registry.transaction import Changeset, Transaction
 from modelops.spec.paths import CONFIG_FILE, MODELS_DIR
 
-if TYPE_CHECKING:  # gitpython costs ~100 ms to import: only commands that use git pay for it
+if TYPE_CHECKING:  # a command that reads no git (validate of the work tree) loads no git module
     from modelops.registry.git import Repo
     from modelops.registry.history import Entry
-    from modelops.spec.config import Config  # pydantic: a load from the cache does without it
+    from modelops.spec.config import Config
 
 LOCK_TIMEOUT = 60.0
 

@@ -104,7 +104,7 @@ class Transaction:
             )
         old = {p: self.snapshot.read(p) for p in writes}
         message = change.message()
-        from modelops.registry import commits  # gitpython: reading commands never import it
+        from modelops.registry import commits  # only a write needs it
 
         sha = commits.commit_files(self.repo, in_repo, message, self.base)  # runs the user's hooks
         with commits.index_locked(self.repo):
