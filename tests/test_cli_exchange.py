@@ -389,3 +389,35 @@ def test_a_truncated_avatar_is_refused_before_export(reg: RegistryFixture):
     exported = run("export")
     assert exported.code == 1  # an error that says where, never an internal error
     assert exported.err.splitlines()[0] == validated.err.splitlines()[0]
+
+
+def test_an_image_is_one_file_however_many_entries_and_models_show_it(reg, tmp_path):
+    """Entries with the same image share one file, an image the registry already holds is
+    shown from its file, and an entry skipped when the whole is checked (here two entries
+    based on each other) hands its image to one that is imported."""
+    kept, other = png(colour=(1, 2, 3)), png(colour=(4, 5, 6))
+    (reg.root / "avatars" / "house.png").write_bytes(kept)
+    reg.add("old", avatar="avatars/house.png")
+
+    def uri(image: bytes) -> str:
+        return "data:image/png;base64," + base64.b64encode(image).decode()
+
+    entries = [
+        _record("same-as-old", meta={"profile_image_url": uri(kept)}),
+        _record("loop-a", base_model_id="loop-b", meta={"profile_image_url": uri(other)}),
+        _record("loop-b", base_model_id="loop-a"),
+        _record("first", meta={"profile_image_url": uri(other)}),
+        _record("second", meta={"profile_image_url": uri(other)}),
+    ]
+    result = run("import", str(_write(tmp_path, "in.json", entries)))
+    assert result.code == 1, result.out  # the two in a cycle are skipped
+    assert "skipped    #2   loop-a: base: cycle of bases" in result.out
+    assert "avatar: avatars/house.png\n" in reg.read("same-as-old")
+    assert "avatar: avatars/loop-a.png\n" in reg.read("first")
+    assert "avatar: avatars/loop-a.png\n" in reg.read("second")
+    assert (reg.root / "avatars" / "loop-a.png").read_bytes() == other
+    assert sorted(p.name for p in (reg.root / "avatars").glob("*.png")) == [
+        "house.png",
+        "loop-a.png",
+    ]
+    assert not (reg.root / "models" / "loop-a.yaml").exists()

@@ -88,14 +88,36 @@ class Options:
 class _Pending:
     """What the import will write: files by path, the entry that writes each (an avatar: the
     first that shows it), and the data each new model file was rendered from, which the
-    destination checks without parsing the file again."""
+    destination checks without parsing the file again. Avatars are found by their bytes, among
+    those written here and those the registry has (read once), so that models sharing an image
+    share its file."""
 
     writes: dict[str, bytes | None] = field(default_factory=dict)
     owners: dict[str, int] = field(default_factory=dict)
     rendered: dict[str, dict[str, Any]] = field(default_factory=dict)
+    images: dict[bytes, str] = field(default_factory=dict)  # avatar bytes -> file written
+    registry_images: dict[bytes, str] | None = None  # avatar bytes -> file the registry has
 
     def add(self, path: str, content: bytes, position: int) -> None:
         self.writes[path], self.owners[path] = content, position
+        if path.startswith("avatars/"):
+            self.images.setdefault(content, path)
+
+    def drop(self, path: str) -> None:
+        content = self.writes.pop(path, None)
+        if content is not None and self.images.get(content) == path:
+            del self.images[content]
+
+    def image(self, snapshot: Destination, content: bytes) -> str | None:
+        """The avatar file that already holds these bytes, here or in the registry."""
+        if content in self.images:
+            return self.images[content]
+        if self.registry_images is None:
+            self.registry_images = {}
+            for path in dict.fromkeys(m.spec.avatar for m in snapshot.models.values()):
+                if path and ":" not in path and (found := snapshot.read(path)) is not None:
+                    self.registry_images.setdefault(found, path)
+        return self.registry_images.get(content)
 
 
 @dataclass(frozen=True)
@@ -219,9 +241,8 @@ def _convert(
     notes = [*definition.notes, *(parsed.notes if isinstance(parsed, modelfile.Parsed) else [])]
     data = definition.data
     existing = snapshot.models.get(model_id)
-    writes = pending.writes
-    avatar_path = _avatar_path(snapshot, model_id, definition, writes)
-    new_avatar = avatar_path is not None and avatar_path not in writes
+    avatar_path = _avatar_path(snapshot, model_id, definition, pending)
+    new_avatar = avatar_path is not None and avatar_path not in pending.writes
     if avatar_path:
         data["avatar"] = avatar_path
         if new_avatar and definition.avatar is not None:
@@ -241,12 +262,12 @@ def _convert(
         and _same(existing.spec.to_data(), new_spec.to_data())
     ):
         if new_avatar and avatar_path:
-            writes.pop(avatar_path, None)
+            pending.drop(avatar_path)
         line.status = "unchanged"
         return line
     if options.on_conflict != "overwrite":
         if new_avatar and avatar_path:
-            writes.pop(avatar_path, None)
+            pending.drop(avatar_path)
         line.status, line.reason = (
             "skipped",
             "exists in the registry (--on-conflict overwrite replaces it)",
@@ -270,19 +291,15 @@ def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
 
 
 def _avatar_path(
-    snapshot: Destination, model_id: str, definition: owui.Definition, writes: Mapping[str, Any]
+    snapshot: Destination, model_id: str, definition: owui.Definition, pending: _Pending
 ) -> str | None:
     """Where the avatar goes: a file with the same bytes if the registry (or this import)
     has one, so that models sharing an image share the file."""
     if definition.avatar is None or definition.avatar_kind is None:
         return None
-    for path, content in writes.items():
-        if path.startswith("avatars/") and content == definition.avatar:
-            return path
-    for model in snapshot.models.values():
-        avatar = model.spec.avatar
-        if avatar and ":" not in avatar and snapshot.read(avatar) == definition.avatar:
-            return avatar
+    shared = pending.image(snapshot, definition.avatar)
+    if shared is not None:
+        return shared
     suffix = EXTENSIONS[definition.avatar_kind]
     path = f"avatars/{model_id}.{suffix}"
     users = [mid for mid, m in snapshot.models.items() if m.spec.avatar == path and mid != model_id]
@@ -345,7 +362,7 @@ def _orphans(snapshot: Destination, lines: list[Line], file_ids: Mapping[str, in
 
 def _skip(line: Line, pending: _Pending, lines: list[Line], reason: str | None = None) -> None:
     """Take an entry out of the import; an avatar it shares with another goes to that one."""
-    writes, owners = pending.writes, pending.owners
+    owners = pending.owners
     line.status, line.error = "skipped", True
     if reason is not None:
         line.reason = reason
@@ -357,7 +374,7 @@ def _skip(line: Line, pending: _Pending, lines: list[Line], reason: str | None =
         if heir is not None:
             owners[path] = heir.position
             continue
-        writes.pop(path, None)
+        pending.drop(path)
         owners.pop(path)
 
 
