@@ -334,12 +334,15 @@ def _drop_invalid(
         problems = snapshot.with_changes(writes, pending.rendered).problems
         if not problems:
             return
-        culprits = {owners[p] for p in owners if any(pr.path.endswith(p) for pr in problems)}
+        by_file: dict[str, list[Problem]] = {}  # by registry path: models/x.yaml, avatars/x.png
+        for problem in problems:
+            by_file.setdefault("/".join(problem.path.split("/")[-2:]), []).append(problem)
+        culprits = {owners[p] for p in owners if p in by_file}
         if not culprits:
             raise SpecError(problems)  # the registry itself has problems: fix those first
         for position in culprits:
             line = by_position[position]
-            own = [pr for pr in problems if pr.path.endswith(model_path(line.model or ""))]
+            own = by_file.get(model_path(line.model or ""), [])
             reason = "; ".join(
                 f"{pr.key}: {pr.message}" if pr.key else pr.message for pr in own[:3]
             )
