@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import subprocess
 from collections.abc import Mapping
 from contextlib import suppress
@@ -208,8 +209,13 @@ class Repo:
                 content = wanted[path]
                 fine.add(None if content is None else self.blob_id(content))
             file = self.top / path
-            on_disk = self.blob_id(file.read_bytes()) if file.is_file() else None
-            if file.is_symlink() or on_disk not in fine or staged.get(path) not in fine:
+            try:
+                kind = stat.S_IFMT(file.lstat().st_mode)  # one call: a link is not followed
+            except FileNotFoundError:
+                kind = None
+            on_disk = self.blob_id(file.read_bytes()) if kind == stat.S_IFREG else None
+            odd = kind not in (None, stat.S_IFREG)  # a link, a folder: never written over
+            if odd or on_disk not in fine or staged.get(path) not in fine:
                 out.append(path)
         return sorted(out)
 
