@@ -373,3 +373,14 @@ def test_after_a_huge_object_the_next_reads_are_whole_and_right(reg: RegistryFix
     assert caught.value.size == 3 * 1024 * 1024 + 7
     assert repo.read_object(small) == b"small\n"
     assert repo.read_object(big) == big_path.read_bytes()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to chown")
+def test_a_repository_git_refuses_says_why_and_what_to_run(reg: RegistryFixture):
+    reg.add("faq", base="mistral")
+    for path in [reg.root, *reg.root.rglob("*")]:
+        os.chown(path, 65534, 65534, follow_symlinks=False)  # another user's repository
+    result = run("history")
+    assert result.code == 1
+    assert result.err.startswith(f"error: git refuses {reg.root}: detected dubious ownership")
+    assert f"git config --global --add safe.directory {reg.root}" in result.err

@@ -307,6 +307,11 @@ def _found(path: Path) -> tuple[Path, Path, str, Path]:
         raise GitError("git is not installed, or not on PATH (modelops needs git)") from None
     lines = proc.stdout.decode(errors="surrogateescape").splitlines()
     if len(lines) < 4:
+        said = proc.stderr.decode(errors="replace").strip()
+        if said.startswith("fatal:") and "not a git repository" not in said:
+            # e.g. another user's repository (git's safe.directory): git says what to run
+            reason = " ".join(line.strip() for line in said.splitlines() if line.strip())
+            raise GitError(f"git refuses {path}: {reason.removeprefix('fatal: ')}")
         raise GitError(f"{path} is not inside a git work tree (run 'modelops init' or 'git init')")
     if lines[0] == "true":
         raise GitError(f"{path} is a bare git repository; modelops needs a work tree")
