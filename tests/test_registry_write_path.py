@@ -278,7 +278,7 @@ def test_blobs_are_stored_as_git_would_store_them(reg: RegistryFixture, count: i
 
 
 def test_work_tree_copies_keep_modes_make_folders_and_leave_no_temporary_file(tmp_path: Path):
-    from modelops.registry.files import write_copies
+    from modelops.registry.files import write_files
 
     scratch, tree = tmp_path / "scratch", tmp_path / "tree"
     (tree / "models").mkdir(parents=True)
@@ -293,7 +293,7 @@ def test_work_tree_copies_keep_modes_make_folders_and_leave_no_temporary_file(tm
         tree / "avatars" / "new.png": b"png",  # a folder that is not there yet
         tree / "models" / "fresh.yaml": b"fresh\n",
     }
-    write_copies(files, scratch)
+    write_files(files, scratch, durable=False)
     assert script.read_bytes() == b"new\n"
     assert script.stat().st_mode & 0o777 == 0o640
     assert not gone.exists()

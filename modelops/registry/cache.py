@@ -203,6 +203,11 @@ class Positions(Mapping[str, tuple[int, int]]):
         self._text = text
         self._parsed: dict[str, tuple[int, int]] | None = None
 
+    @staticmethod
+    def text(positions: Mapping[str, tuple[int, int]]) -> str:
+        """`positions` as the cache keeps them."""
+        return ",".join(f"{key}:{line}:{col}" for key, (line, col) in positions.items())
+
     def _positions(self) -> dict[str, tuple[int, int]]:
         if self._parsed is None:
             self._parsed = {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
@@ -20,42 +19,25 @@ from modelops.spec.avatar import size_text
 def write_atomic(
     path: Path, content: bytes | None, scratch: Path | None = None, durable: bool = True
 ) -> None:
-    """Replace `path` in one step; None deletes it. The temporary file is made in `scratch`
-    when given (so a crash never leaves one beside the registry's files), else beside `path`;
-    a `scratch` on another file system falls back to beside `path`. Not `durable`: the data
-    is not forced to disk first (for copies that can be recovered, like work-tree files of a
-    commit)."""
-    if content is None:
-        path.unlink(missing_ok=True)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Replace `path` in one step; None deletes it (see `write_files`)."""
+    write_files({path: content}, scratch, durable=durable)
+
+
+def write_files(
+    files: Mapping[Path, bytes | None], scratch: Path | None = None, *, durable: bool = True
+) -> None:
+    """Replace each file in one step, keeping its mode; None deletes it. The temporary file is
+    made in `scratch` when given (so a crash never leaves one beside the registry's files),
+    else beside the file; a `scratch` on another file system falls back to beside the file.
+    Not `durable`: the data is not forced to disk first (for copies that can be recovered,
+    like the work-tree files of a commit). Each folder is made and compared with `scratch`'s
+    file system once, not once per file: an import writes thousands into one folder."""
+    device = None
     if scratch is not None:
         scratch.mkdir(parents=True, exist_ok=True)
-        if scratch.stat().st_dev != path.parent.stat().st_dev:
-            scratch = None
-    folder = scratch or path.parent
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            if durable:
-                os.fsync(handle.fileno())
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        Path(tmp).chmod(mode)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_copies(files: Mapping[Path, bytes | None], scratch: Path) -> None:
-    """Write many files, each replaced in one step as `write_atomic` does, but not forced to
-    disk (copies that can be recovered, like the work-tree files of a commit). Each folder is
-    made and compared with `scratch`'s file system once, not once per file: an import writes
-    thousands into one folder."""
-    scratch.mkdir(parents=True, exist_ok=True)
-    device, tmp_in, token = scratch.stat().st_dev, {}, os.urandom(6).hex()
+        device = scratch.stat().st_dev
+    tmp_in: dict[Path, Path] = {}
+    token = os.urandom(6).hex()
     for count, (path, content) in enumerate(files.items()):
         if content is None:
             path.unlink(missing_ok=True)
@@ -63,19 +45,22 @@ def write_copies(files: Mapping[Path, bytes | None], scratch: Path) -> None:
         folder = path.parent
         if folder not in tmp_in:
             folder.mkdir(parents=True, exist_ok=True)
-            tmp_in[folder] = scratch if folder.stat().st_dev == device else folder
-        tmp = tmp_in[folder] / f".{token}-{count}.tmp"
+            near = scratch is not None and folder.stat().st_dev == device
+            tmp_in[folder] = scratch if near and scratch is not None else folder
+        tmp = tmp_in[folder] / f".{path.name}.{token}-{count}.tmp"
         try:
             mode = path.stat().st_mode & 0o777
         except FileNotFoundError:
             mode = 0o644
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_FOLLOW, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NO_FOLLOW, 0o600)
         try:
             try:  # os calls, not a file object: each of those costs three more system calls
                 view = memoryview(content)
                 while view:
                     view = view[os.write(fd, view) :]
                 os.fchmod(fd, mode)
+                if durable:
+                    os.fsync(fd)
             finally:
                 os.close(fd)
             tmp.replace(path)
@@ -84,7 +69,7 @@ def write_copies(files: Mapping[Path, bytes | None], scratch: Path) -> None:
             raise
 
 
-_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows: callers check for links there
 
 
 def read_optional(path: Path) -> bytes | None:

@@ -251,7 +251,7 @@ def _load_one(
         models[stem] = model  # by file stem
         spec = model.spec
         data = json.dumps(spec.model_dump(exclude_unset=True), ensure_ascii=False)
-        where = ",".join(f"{k}:{line}:{col}" for k, (line, col) in model.placed.positions.items())
+        where = Positions.text(model.placed.positions)
         name, avatar = spec.name or "", spec.avatar or ""  # never empty when set
         cache.put(key, [spec.id, spec.base, name, avatar, where, model.digest, data])
 

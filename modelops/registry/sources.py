@@ -6,6 +6,7 @@ reading the file, which is what the validated-file cache is keyed by."""
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from modelops.errors import Problem, SpecError
+from modelops.registry.files import NO_FOLLOW
 from modelops.spec.avatar import size_text
 
 if TYPE_CHECKING:
@@ -101,10 +103,10 @@ class WorkTree:
         if folder and self._folder_linked(folder):
             return None
         full = self._top + path
-        if not _NO_FOLLOW and Path(full).is_symlink():
+        if not NO_FOLLOW and Path(full).is_symlink():
             return None
         try:  # os.open and os.read: half the time of open().read(), for 10,000 files
-            fd = os.open(full, os.O_RDONLY | _NO_FOLLOW | _NO_WAIT)
+            fd = os.open(full, os.O_RDONLY | NO_FOLLOW | _NO_WAIT)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
         except OSError as exc:
@@ -204,11 +206,15 @@ class Revision:
         except ObjectTooLarge as exc:
             raise too_large(self.shown(path), exc.size) from None
 
+    @functools.cached_property
+    def _work_tree(self) -> WorkTree:
+        return WorkTree(self.repo.top, "")
+
     def _from_work_tree(self, path: str, blob: str) -> bytes | None:
         """The work tree's copy of the file when it holds this very content (its bytes hash to
         `blob`): usually so, and a read from git costs a process (gitpython's import too)."""
         try:
-            content = WorkTree(self.repo.top, "").read(self._full(path))
+            content = self._work_tree.read(self._full(path))
         except (OSError, SpecError):
             return None
         return content if content is not None and self.repo.blob_id(content) == blob else None
@@ -252,5 +258,4 @@ class Overlay:
         return None if path in self.changes else self.base.known_blob(path)
 
 
-_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows: checked with islink there
 _NO_WAIT = getattr(os, "O_NONBLOCK", 0)  # opening a named pipe must not wait for a writer

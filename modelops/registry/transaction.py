@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelops.errors import ConflictError, GitError
-from modelops.registry.files import digest, read_optional, write_atomic, write_copies
+from modelops.registry.files import digest, read_optional, write_atomic, write_files
 from modelops.registry.snapshot import Snapshot
 from modelops.spec.paths import model_path
 
@@ -173,7 +173,7 @@ class Transaction:
                 kept.append(path)
             else:
                 written[target] = content
-        write_copies(written, self.scratch)  # not forced to disk: the commit holds them
+        write_files(written, self.scratch, durable=False)  # the commit holds them
         if kept:
             self.notes.append(
                 f"{', '.join(kept)}: edited while the operation ran, so left as you saved it "
