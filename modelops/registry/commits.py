@@ -86,6 +86,12 @@ def _hook(repo: Repo, name: str, env: Mapping[str, str], *args: str) -> None:
 
 PACK_FROM = 100  # blobs: from this many, one pack file instead of a loose object for each
 
+# fast-import sets up and frees a compressor for every blob. glibc's malloc hands that memory
+# back to the system each time and asks for it again for the next blob: 4,400 `brk` calls and
+# three quarters of the process's time for a thousand models (90 ms; 25 ms when kept). Other
+# C libraries ignore the variable; one the user set is kept.
+_KEEP_HEAP = {"MALLOC_TRIM_THRESHOLD_": os.environ.get("MALLOC_TRIM_THRESHOLD_", str(64 << 20))}
+
 
 def _store_blobs(repo: Repo, contents: list[bytes]) -> dict[bytes, str]:
     """Write blobs into the object database with one git process for all of them: as loose
@@ -120,7 +126,7 @@ def _packed(repo: Repo, contents: list[bytes], marks: Path) -> list[str]:
         stream += content + b"\n"
     stream += b"done\n"
     args = ["fast-import", "--quiet", "--done", f"--export-marks={marks}"]
-    repo.run(args, "git fast-import", bytes(stream))
+    repo.run(args, "git fast-import", bytes(stream), _KEEP_HEAP)
     ids = dict(line.split(" ", 1) for line in marks.read_text().split("\n") if line)
     return [ids[f":{i}"].strip() for i in range(1, len(contents) + 1)]
 

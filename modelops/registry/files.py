@@ -6,10 +6,11 @@ unasked."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,32 +25,39 @@ def write_atomic(
 
 
 def write_files(
-    files: Mapping[Path, bytes | None], scratch: Path | None = None, *, durable: bool = True
+    files: Mapping[Path, bytes | None] | Mapping[str, bytes | None],
+    scratch: Path | None = None,
+    *,
+    durable: bool = True,
 ) -> None:
     """Replace each file in one step, keeping its mode; None deletes it. The temporary file is
     made in `scratch` when given (so a crash never leaves one beside the registry's files),
     else beside the file; a `scratch` on another file system falls back to beside the file.
     Not `durable`: the data is not forced to disk first (for copies that can be recovered,
     like the work-tree files of a commit). Each folder is made and compared with `scratch`'s
-    file system once, not once per file: an import writes thousands into one folder."""
+    file system once, not once per file: an import writes thousands into one folder. Paths are
+    handled as strings with os calls: pathlib's objects cost a third of the time here."""
     device = None
     if scratch is not None:
         scratch.mkdir(parents=True, exist_ok=True)
-        device = scratch.stat().st_dev
-    tmp_in: dict[Path, Path] = {}
+        device = os.stat(scratch).st_dev
+    tmp_in: dict[str, str] = {}
     token = os.urandom(6).hex()
-    for count, (path, content) in enumerate(files.items()):
+    pairs: Iterable[tuple[str | Path, bytes | None]] = files.items()
+    for count, (target, content) in enumerate(pairs):
+        path = os.fspath(target)
         if content is None:
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
             continue
-        folder = path.parent
+        folder, name = os.path.split(path)
         if folder not in tmp_in:
-            folder.mkdir(parents=True, exist_ok=True)
-            near = scratch is not None and folder.stat().st_dev == device
-            tmp_in[folder] = scratch if near and scratch is not None else folder
-        tmp = tmp_in[folder] / f".{path.name}.{token}-{count}.tmp"
+            os.makedirs(folder or os.curdir, exist_ok=True)
+            near = scratch is not None and os.stat(folder or os.curdir).st_dev == device
+            tmp_in[folder] = os.fspath(scratch) if near and scratch is not None else folder
+        tmp = os.path.join(tmp_in[folder], f".{name}.{token}-{count}.tmp")
         try:
-            mode = path.stat().st_mode & 0o777
+            mode = os.stat(path).st_mode & 0o777
         except FileNotFoundError:
             mode = 0o644
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NO_FOLLOW, 0o600)
@@ -63,18 +71,20 @@ def write_files(
                     os.fsync(fd)
             finally:
                 os.close(fd)
-            tmp.replace(path)
+            os.replace(tmp, path)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
             raise
 
 
 NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows: callers check for links there
 
 
-def read_optional(path: Path) -> bytes | None:
+def read_optional(path: str | Path) -> bytes | None:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as handle:
+            return handle.read()
     except FileNotFoundError:
         return None
 

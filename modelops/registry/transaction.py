@@ -13,6 +13,7 @@ nothing behind.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,9 +167,9 @@ class Transaction:
 
     def _write_work_tree(self, old: dict[str, bytes | None], new: dict[str, bytes | None]) -> None:
         """The committed files into the work tree, except where someone edited them since."""
-        kept, written = [], {}
+        kept, written, root = [], {}, os.fspath(self.root)
         for path, content in new.items():
-            target = self.root / path
+            target = f"{root}/{path}"  # a string: a thousand Paths cost 15 ms
             if read_optional(target) not in (old[path], content):
                 kept.append(path)
             else:
