@@ -10,7 +10,7 @@ from PIL import Image
 
 from modelops.errors import UsageError
 from modelops.registry.authoring import parse_assignment, parse_key
-from modelops.spec import inherit, layout, relations
+from modelops.spec import avatar, inherit, layout, relations
 from modelops.spec.avatar import avatar_problem
 from modelops.spec.checks import check_model
 
@@ -144,3 +144,30 @@ def _image(kind: str, size: tuple[int, int] = (4, 4)) -> bytes:
 def test_avatar_checks(avatar: str, content: bytes | None, message: str | None):
     found = avatar_problem(avatar, content)
     assert (found is None) if message is None else (message in (found or ""))
+
+
+def test_an_image_is_decoded_once_and_its_verdict_kept(monkeypatch):
+    """An import checks each avatar twice and models share images: the decoding, which is
+    the cost, happens once per content; the verdict, good or bad, is the same both times."""
+    opened: list[bytes] = []
+    real_open = Image.open
+
+    def counting_open(stream: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(stream.getvalue())
+        return real_open(stream, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", counting_open)
+    monkeypatch.setattr(avatar, "_VERDICTS", {})
+    good, damaged = _image("PNG", (7, 3)), _image("PNG", (7, 3))[:-20]
+    for _ in range(3):
+        assert avatar.check_image(good) == "png"
+        with pytest.raises(avatar.ImageError, match="not a PNG, JPEG, GIF or WebP"):
+            avatar.check_image(damaged)
+    assert opened.count(good) == 2  # verify, then load, on the first check only
+    assert opened.count(damaged) in (1, 2)
+    assert len(opened) == opened.count(good) + opened.count(damaged)
+    with pytest.raises(avatar.ImageError, match="the limit is 1 KiB"):
+        avatar.check_image(good + b"x" * 2048, limit=1024)  # the limit is the caller's: not kept
+    monkeypatch.setattr(avatar, "VERDICTS_KEPT", 1)
+    avatar.check_image(_image("GIF"))  # a full memory starts again, bounded
+    assert len(avatar._VERDICTS) == 1

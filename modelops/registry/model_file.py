@@ -99,11 +99,17 @@ def rendered_model(
     spec, _ = check_model(dict(data))
     if spec is None:
         return parse_model(raw, shown, path)
+    wanted = {k for k in POSITIONED_KEYS if k in data}
     positions: dict[str, tuple[int, int]] = {}
+    line, counted = 1, 0
     for found in _TOP_KEY.finditer(raw):
+        if len(positions) == len(wanted):
+            break  # the emitter writes these first: the rest of the file need not be read
+        line += raw.count(b"\n", counted, found.start())
+        counted = found.start()
         key = found.group(1).decode()
-        if key in POSITIONED_KEYS and key not in positions:
-            positions[key] = (raw.count(b"\n", 0, found.start()) + 1, 1)
+        if key in wanted and key not in positions:
+            positions[key] = (line, 1)
     return _model(raw, spec, shown, path, positions), []
 
 

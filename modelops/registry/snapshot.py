@@ -12,7 +12,6 @@ cached data itself. A load wholly from the cache imports neither a YAML parser n
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -250,7 +249,7 @@ def _load_one(
     elif model is not None:
         models[stem] = model  # by file stem
         spec = model.spec
-        data = json.dumps(spec.model_dump(exclude_unset=True), ensure_ascii=False)
+        data = spec.model_dump_json(exclude_unset=True)  # pydantic's serialiser: twice as fast
         where = Positions.text(model.placed.positions)
         name, avatar = spec.name or "", spec.avatar or ""  # never empty when set
         cache.put(key, [spec.id, spec.base, name, avatar, where, model.digest, data])

@@ -6,6 +6,7 @@ decompression bombs are refused too. Pure: the caller reads the bytes."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import warnings
 from pathlib import PurePosixPath
@@ -26,6 +27,27 @@ def check_image(data: bytes, limit: int = AVATAR_MAX_BYTES) -> str:
     full; anything else raises ImageError with the reason."""
     if len(data) > limit:
         raise ImageError(f"the image is {size_text(len(data))}; the limit is {size_text(limit)}")
+    key = hashlib.sha256(data).digest()
+    if key not in _VERDICTS:
+        if len(_VERDICTS) >= VERDICTS_KEPT:
+            _VERDICTS.clear()
+        try:
+            _VERDICTS[key] = (_decoded(data), "")
+        except ImageError as exc:
+            _VERDICTS[key] = ("", str(exc))
+    kind, why = _VERDICTS[key]
+    if why:
+        raise ImageError(why)
+    return kind
+
+
+# Verdicts by the image's digest: an import checks each avatar as it converts the entry and
+# again with the registry it makes, and many models share one image. Decoding is the cost.
+VERDICTS_KEPT = 4096
+_VERDICTS: dict[bytes, tuple[str, str]] = {}
+
+
+def _decoded(data: bytes) -> str:
     head = data.lstrip()[:256].lower()
     if head.startswith(b"<?xml") or b"<svg" in head:
         raise ImageError("SVG images are refused (they can carry scripts); convert it to PNG")

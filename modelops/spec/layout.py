@@ -82,13 +82,17 @@ def in_key_order(value: Any, loc: Loc) -> Any:
 
 def _ordered(value: Any, shape: tuple[str, ...]) -> Any:
     if isinstance(value, dict):
-        return {
-            k: _ordered(value[k], (*shape, k)) if isinstance(value[k], dict | list) else value[k]
-            for k in _order(shape, tuple(value))
-        }
+        out = {}
+        for k in _order(shape, tuple(value)):
+            item = value[k]
+            out[k] = _ordered(item, (*shape, k)) if isinstance(item, _NESTED) else item
+        return out
     if isinstance(value, list):
-        return [_ordered(item, shape) if isinstance(item, dict | list) else item for item in value]
+        return [_ordered(item, shape) if isinstance(item, _NESTED) else item for item in value]
     return value
+
+
+_NESTED = (dict, list)  # a tuple: isinstance is slower with a union
 
 
 @functools.lru_cache(maxsize=1024)

@@ -244,6 +244,8 @@ def _plain(text: str, flow: bool) -> bool:
 
 
 def _scalar(value: Any, flow: bool = False) -> str:
+    if type(value) is str:  # most scalars, and every key
+        return _string(value, flow)
     if value is None:
         return "null"
     if value is True or value is False:
@@ -361,7 +363,10 @@ def _mapping(data: dict[str, Any], loc: Loc, flow: FlowRule, indent: int) -> lis
     lines = []
     for key, value in data.items():
         head = f"{pad}{_scalar(key)}:"
-        lines += _entry(head, value, (*loc, key), flow, indent)
+        if type(value) is str and "\n" not in value:  # most values: what _entry would write
+            lines.append(f"{head} {_string(value, False)}")
+        else:
+            lines += _entry(head, value, (*loc, key), flow, indent)
     return lines
 
 
