@@ -16,7 +16,7 @@ from typing import Any
 
 from modelops.errors import ModelopsError, Problem, SpecError
 from modelops.exchange import modelfile
-from modelops.spec.yamlread import MAX_DEPTH
+from modelops.spec.limits import MAX_DEPTH
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 

@@ -18,10 +18,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
 from modelops.errors import Problem, SpecError
+from modelops.spec.limits import MAX_DEPTH
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 100_000  # after alias expansion
-MAX_DEPTH = 100  # nested collections; everything that walks a value later recurses
 Loc = tuple[str | int, ...]
 
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})(?: |$)", re.MULTILINE)
