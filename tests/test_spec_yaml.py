@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from modelops.errors import SpecError
-from modelops.spec import yamledit, yamlread
+from modelops.spec import emit, yamledit, yamlread
 from modelops.spec.layout import flow_style, formatted, key_order, render_new
 
 
@@ -206,7 +206,7 @@ values = st.recursive(
 
 @given(st.dictionaries(keys, values, min_size=1, max_size=6))
 def test_emitted_yaml_reads_back_the_same_in_both_readers(data):
-    text = yamledit.emit(data, flow_style)
+    text = emit.emit(data, flow_style)
     assert yamlread.load(text, "f").data == data
     assert yamledit.rt_load(text) == data
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError
 
 from modelops.errors import Problem, SpecError
-from modelops.spec import yamledit, yamlread
+from modelops.spec import emit, yamlread
 from modelops.spec.base import NonEmpty, Strict, about_value, translate
 from modelops.spec.params import CATALOGUE, type_error
 from modelops.spec.words import describe
@@ -88,7 +88,7 @@ def _option_problems(doc: yamlread.Document, defaults: Any) -> list[Problem]:
 
 def dump(conversation: dict[str, Any]) -> str:
     """A conversation as a file (used by `chat`'s /save)."""
-    return yamledit.emit(conversation, lambda loc: False)
+    return emit.emit(conversation, lambda loc: False)
 
 
 def to_json(conversation: Conversation) -> str:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from modelops.spec import yamledit
 from modelops.spec.base import Loc, fields_at
+from modelops.spec.emit import emit
 from modelops.spec.model import ModelSpec
 from modelops.spec.params import CATALOGUE
 
@@ -72,7 +73,7 @@ def _options(annotation: Any) -> list[Any]:
 
 def render_new(data: dict[str, Any]) -> bytes:
     """A new model file in canonical layout: key order, then the emitter's style."""
-    return yamledit.emit(in_key_order(data, ()), flow_style, yamledit.SCHEMA_MODELINE).encode()
+    return emit(in_key_order(data, ()), flow_style, yamledit.SCHEMA_MODELINE).encode()
 
 
 def in_key_order(value: Any, loc: Loc) -> Any:
