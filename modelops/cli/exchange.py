@@ -170,6 +170,7 @@ def import_(
     One commit for the whole import."""
     from modelops.exchange import importer
     from modelops.exchange import source as documents
+    from modelops.exchange.import_report import render_line
     from modelops.registry.transaction import Changeset
 
     options = importer.Options(
@@ -183,7 +184,8 @@ def import_(
     registry = open_registry(registry_dir)
     document = documents.read_document(raw, source, modelfile_id)
     with registry.transaction(lock_timeout()) as tx:
-        result = importer.plan_import(tx.snapshot.require_valid(), document, name, options)
+        prepare = None if dry_run else tx.prepare
+        result = importer.plan_import(tx.snapshot.require_valid(), document, name, options, prepare)
         change = Changeset(
             op="import",
             summary=result.summary,
@@ -198,7 +200,7 @@ def import_(
         emit_json({"commit": sha, "dry_run": dry_run, "entries": [ln.as_json() for ln in lines]})
     else:
         for line in lines:
-            say(importer.render_line(line))
+            say(render_line(line))
         counts = {
             s: sum(1 for ln in lines if ln.status == s)
             for s in ("imported", "updated", "unchanged", "skipped")

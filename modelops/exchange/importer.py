@@ -8,14 +8,15 @@ the result is the report plus the files to write, which the caller commits.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from modelops.errors import ModelopsError, Problem, SpecError, printable
+from modelops.errors import ModelopsError, Problem, SpecError
 from modelops.exchange import modelfile
 from modelops.exchange import openwebui_import as owui
 from modelops.exchange import openwebui_shapes as shapes
+from modelops.exchange.import_report import Line, render_line
 from modelops.spec import names, yamledit
 from modelops.spec.avatar import AVATAR_MAX_BYTES, EXTENSIONS
 from modelops.spec.checks import check_model
@@ -44,35 +45,8 @@ class Destination(Protocol):
     ) -> Destination: ...
 
 
-Status = Literal["imported", "updated", "unchanged", "skipped"]
 Conflict = Literal["skip", "overwrite", "fail"]
 CONFLICTS: dict[str, Conflict] = {"skip": "skip", "overwrite": "overwrite", "fail": "fail"}
-
-
-@dataclass
-class Line:
-    """One entry of the file, and what became of it."""
-
-    position: int
-    source: str  # the id in the file
-    status: Status
-    model: str | None = None
-    reason: str = ""
-    notes: list[str] = field(default_factory=list)
-    error: bool = False  # skipped because the entry is wrong, not by choice
-    base: str | None = field(default=None, repr=False)  # what it is imported on
-    avatar: str | None = field(default=None, repr=False)  # the avatar file it shows
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "entry": self.position,
-            "id": self.source,
-            "model": self.model,
-            "status": self.status,
-            "reason": self.reason,
-            "error": self.error,
-            "notes": self.notes,
-        }
 
 
 @dataclass(frozen=True)
@@ -90,16 +64,21 @@ class _Pending:
     first that shows it), and the data each new model file was rendered from, which the
     destination checks without parsing the file again. Avatars are found by their bytes, among
     those written here and those the registry has (read once), so that models sharing an image
-    share its file."""
+    share its file. `prepare` is told of each file as soon as it is made, before the final
+    check, which may still skip its entry: a transaction creates the files of a large import
+    ahead of its commit that way."""
 
     writes: dict[str, bytes | None] = field(default_factory=dict)
     owners: dict[str, int] = field(default_factory=dict)
     rendered: dict[str, dict[str, Any]] = field(default_factory=dict)
     images: dict[bytes, str] = field(default_factory=dict)  # avatar bytes -> file written
     registry_images: dict[bytes, str] | None = None  # avatar bytes -> file the registry has
+    prepare: Callable[[str, bytes], None] | None = None
 
     def add(self, path: str, content: bytes, position: int) -> None:
         self.writes[path], self.owners[path] = content, position
+        if self.prepare is not None:
+            self.prepare(path, content)
         if path.startswith("avatars/"):
             self.images.setdefault(content, path)
 
@@ -134,7 +113,15 @@ class Imported:
         return tuple(render_line(line) for line in self.lines)
 
 
-def plan_import(snapshot: Destination, document: Any, source: str, options: Options) -> Imported:
+def plan_import(
+    snapshot: Destination,
+    document: Any,
+    source: str,
+    options: Options,
+    prepare: Callable[[str, bytes], None] | None = None,
+) -> Imported:
+    """What importing `document` into `snapshot` does; `prepare` hears of each file as it is
+    made (see `_Pending`)."""
     try:
         found = shapes.entries(document)
     except shapes.EntryError as exc:
@@ -151,7 +138,7 @@ def plan_import(snapshot: Destination, document: Any, source: str, options: Opti
         mapped[entry.position] = model_id
         first[model_id] = entry.position
     bases = set(snapshot.models) | set(mapped.values())
-    pending = _Pending()
+    pending = _Pending(prepare=prepare)
     for entry in found:
         if entry.position not in mapped:
             continue
@@ -379,15 +366,3 @@ def _skip(line: Line, pending: _Pending, lines: list[Line], reason: str | None =
             continue
         pending.drop(path)
         owners.pop(path)
-
-
-def render_line(line: Line) -> str:
-    name = printable(line.model or line.source or "(no id)")
-    head = f"{line.status:<9}  #{line.position:<3} {name}"
-    if line.source and line.model and line.source != line.model:
-        head += f" (from {line.source!r})"
-    if line.reason:
-        head += f": {printable(line.reason)}"
-    if line.notes:
-        head += f" [{printable('; '.join(line.notes))}]"
-    return head

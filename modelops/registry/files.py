@@ -29,6 +29,7 @@ def write_files(
     scratch: Path | None = None,
     *,
     durable: bool = True,
+    ready: dict[str, tuple[str, bytes]] | None = None,
 ) -> None:
     """Replace each file in one step, keeping its mode; None deletes it. The temporary file is
     made in `scratch` when given (so a crash never leaves one beside the registry's files),
@@ -36,7 +37,10 @@ def write_files(
     Not `durable`: the data is not forced to disk first (for copies that can be recovered,
     like the work-tree files of a commit). Each folder is made and compared with `scratch`'s
     file system once, not once per file: an import writes thousands into one folder. Paths are
-    handled as strings with os calls: pathlib's objects cost a third of the time here."""
+    handled as strings with os calls: pathlib's objects cost a third of the time here.
+    `ready`: temporary files in `scratch` already holding some of the contents, by target
+    (created ahead: see `modelops.registry.ahead`); those used are renamed into place and
+    taken out of it. Only for writes that need not be durable."""
     device = None
     if scratch is not None:
         scratch.mkdir(parents=True, exist_ok=True)
@@ -60,6 +64,14 @@ def write_files(
             mode = os.stat(path).st_mode & 0o777
         except FileNotFoundError:
             mode = 0o644
+        if ready and not durable and tmp_in[folder] != folder:  # in scratch's file system
+            ahead = ready.get(path)
+            if ahead is not None and ahead[1] == content:
+                del ready[path]
+                if mode != 0o644:  # created ahead as a new file is
+                    os.chmod(ahead[0], mode)
+                os.replace(ahead[0], path)
+                continue
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NO_FOLLOW, 0o600)
         try:
             try:  # os calls, not a file object: each of those costs three more system calls

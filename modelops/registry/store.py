@@ -192,7 +192,10 @@ class Registry:
             write_atomic(holder, json.dumps(who).encode())
             tx = Transaction(self.repo, self.root, self.prefix, state_dir, self._load_commit)
             tx.refuse_unsafe_state()
-            yield tx
+            try:
+                yield tx
+            finally:
+                tx.close()
         finally:
             holder.unlink(missing_ok=True)
             lock.release()

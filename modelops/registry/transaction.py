@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelops.errors import ConflictError, GitError
+from modelops.registry.ahead import Ahead
 from modelops.registry.files import digest, read_optional, write_atomic, write_files
 from modelops.registry.snapshot import Snapshot
 from modelops.spec.paths import model_path
@@ -64,6 +65,7 @@ class Transaction:
     base: str | None = field(init=False)  # the commit the snapshot was read at
     snapshot: Snapshot = field(init=False)
     notes: list[str] = field(default_factory=list)
+    _ahead: Ahead | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.recover()
@@ -81,6 +83,19 @@ class Transaction:
 
     def _repo_path(self, path: str) -> str:
         return f"{self.prefix}/{path}" if self.prefix else path
+
+    def prepare(self, path: str, content: bytes) -> None:
+        """A file the next commit will probably write: created ahead, beside the work, when
+        there are many (see `modelops.registry.ahead`). Nothing is written into the registry."""
+        if self._ahead is None:
+            self._ahead = Ahead(self.scratch)
+        self._ahead.add(f"{os.fspath(self.root)}/{path}", content)
+
+    def close(self) -> None:
+        """Remove what was created ahead and not used."""
+        if self._ahead is not None:
+            self._ahead.close()
+            self._ahead = None
 
     def refuse_unsafe_state(self) -> None:
         problem = self.repo.operation_in_progress()
@@ -174,7 +189,11 @@ class Transaction:
                 kept.append(path)
             else:
                 written[target] = content
-        write_files(written, self.scratch, durable=False)  # the commit holds them
+        ready = self._ahead.take() if self._ahead is not None else {}
+        try:
+            write_files(written, self.scratch, durable=False, ready=ready)  # the commit holds them
+        finally:
+            self.close()
         if kept:
             self.notes.append(
                 f"{', '.join(kept)}: edited while the operation ran, so left as you saved it "

@@ -1,0 +1,178 @@
+"""Files created ahead of a commit by a helper process (modelops.registry.ahead): what reaches
+the work tree is exactly what is committed, with its mode, and nothing is left in the scratch
+folder, whether the helper worked, failed or never started."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from modelops.registry import ahead
+from modelops.registry.ahead import START_AT, Ahead
+from modelops.registry.files import write_files
+from tests.helpers import RegistryFixture, run
+
+
+def _contents(count: int) -> dict[str, bytes]:
+    return {f"m{i:03}.yaml": f"id: m{i:03}\n".encode() * (i + 1) for i in range(count)}
+
+
+def _targets(folder: Path, contents: dict[str, bytes]) -> dict[str, bytes]:
+    return {f"{folder}/{name}": content for name, content in contents.items()}
+
+
+@pytest.fixture
+def dirs(tmp_path: Path) -> tuple[Path, Path]:
+    scratch, folder = tmp_path / "state" / "tmp", tmp_path / "models"
+    folder.mkdir()
+    return scratch, folder
+
+
+def test_files_created_ahead_are_renamed_into_place_not_written_again(dirs):
+    scratch, folder = dirs
+    files = _targets(folder, _contents(START_AT + 6))
+    early = Ahead(scratch)
+    for target, content in files.items():
+        early.add(target, content)
+    assert early.started
+    ready = early.take()
+    assert sorted(ready) == sorted(files)
+    inodes = {target: Path(tmp).stat().st_ino for target, (tmp, _) in ready.items()}
+    write_files(files, scratch, durable=False, ready=ready)
+    early.close()
+    assert ready == {}  # every file was used
+    for target, content in files.items():
+        assert Path(target).read_bytes() == content
+        assert Path(target).stat().st_ino == inodes[target]  # the helper's file, renamed
+        assert Path(target).stat().st_mode & 0o777 == 0o644
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_file_replaced_keeps_its_mode_and_a_changed_content_is_written_as_it_now_is(dirs):
+    scratch, folder = dirs
+    files = _targets(folder, _contents(START_AT))
+    private, changed = sorted(files)[:2]
+    Path(private).write_bytes(b"old\n")
+    Path(private).chmod(0o600)
+    early = Ahead(scratch)
+    for target, content in files.items():
+        early.add(target, content)
+    files[changed] = b"id: changed since it was handed over\n"
+    write_files(files, scratch, durable=False, ready=early.take())
+    early.close()
+    assert Path(private).stat().st_mode & 0o777 == 0o600
+    assert Path(private).read_bytes() == files[private]
+    assert Path(changed).read_bytes() == files[changed]
+    assert list(scratch.iterdir()) == []  # the stale copy of the changed file is removed
+
+
+def test_few_files_start_no_helper(dirs):
+    scratch, folder = dirs
+    early = Ahead(scratch)
+    for target, content in _targets(folder, _contents(START_AT - 1)).items():
+        early.add(target, content)
+    assert not early.started
+    assert early.take() == {}
+    early.close()
+    assert not scratch.exists() or list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "helper",
+    [
+        "raise SystemExit(3)",  # gone before reading anything
+        ahead._HELPER + "raise SystemExit(1)\n",  # wrote every file, then failed
+    ],
+    ids=["exits-at-once", "fails-after-writing"],
+)
+def test_a_helper_that_fails_costs_only_time(dirs, monkeypatch, helper):
+    scratch, folder = dirs
+    monkeypatch.setattr(ahead, "_HELPER", helper)
+    files = _targets(folder, _contents(START_AT + 10))
+    early = Ahead(scratch)
+    for target, content in files.items():
+        early.add(target, content)
+    assert early.take() == {}
+    write_files(files, scratch, durable=False, ready=early.take())
+    early.close()
+    assert all(Path(t).read_bytes() == c for t, c in files.items())
+    assert list(scratch.iterdir()) == []
+
+
+def test_no_interpreter_to_start_means_the_usual_writes(dirs, monkeypatch):
+    scratch, folder = dirs
+    monkeypatch.setattr(ahead.sys, "executable", str(folder / "no-such-python"))
+    early = Ahead(scratch)
+    for target, content in _targets(folder, _contents(START_AT)).items():
+        early.add(target, content)
+    assert not early.started and early.take() == {}
+    early.close()
+
+
+@pytest.mark.parametrize("finished", [True, False], ids=["after-the-helper", "helper-stopped"])
+def test_files_left_unused_are_removed_when_nothing_is_committed(dirs, finished):
+    scratch, folder = dirs
+    early = Ahead(scratch)
+    for target, content in _targets(folder, _contents(START_AT)).items():
+        early.add(target, content)
+    if finished:
+        assert len(early.take()) == START_AT  # the files exist; then the commit fails
+    early.close()
+    assert list(scratch.iterdir()) == []
+    assert list(folder.iterdir()) == []
+
+
+def _export(count: int) -> list[dict[str, object]]:
+    return [
+        {"id": f"m{i:03}", "name": f"Model {i}", "base_model_id": "llama3.2:latest"}
+        for i in range(count)
+    ]
+
+
+class _Counting:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        real = Ahead._start
+
+        def start(early: Ahead) -> None:
+            self.count += 1
+            real(early)
+
+        monkeypatch.setattr(Ahead, "_start", start)
+
+
+def test_a_large_import_creates_its_files_ahead_and_leaves_nothing_behind(
+    reg: RegistryFixture, tmp_path, monkeypatch
+):
+    helpers = _Counting(monkeypatch)
+    source = tmp_path / "models.json"
+    source.write_text(json.dumps(_export(START_AT + 20)))
+    result = run("import", str(source))
+    assert result.code == 0, result.err
+    assert helpers.count == 1
+    assert reg.status() == ""  # the work tree is the commit, file for file
+    assert len(reg.last_paths()) == START_AT + 20
+    assert list((reg.root / ".git" / "modelops" / "tmp").iterdir()) == []
+    small = tmp_path / "few.json"
+    small.write_text(json.dumps([{"id": "solo", "base_model_id": "llama3.2:latest"}]))
+    assert run("import", str(small)).code == 0
+    assert helpers.count == 1  # one file: no helper
+
+
+def test_a_dry_run_or_a_refused_commit_creates_nothing(reg: RegistryFixture, tmp_path, monkeypatch):
+    helpers = _Counting(monkeypatch)
+    source = tmp_path / "models.json"
+    source.write_text(json.dumps(_export(START_AT + 5)))
+    head = reg.head()
+    assert run("import", str(source), "--dry-run").code == 0
+    assert helpers.count == 0
+    hook = reg.root / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'not today' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    refused = run("import", str(source))
+    assert refused.code != 0 and "not today" in refused.err
+    assert helpers.count == 1
+    assert reg.head() == head and reg.status() == ""
+    assert list((reg.root / ".git" / "modelops" / "tmp").iterdir()) == []
