@@ -201,19 +201,19 @@ class Repo:
         wanted = wanted or {}
         head = self.head()
         staged = self._staged({p.rsplit("/", 1)[0] if "/" in p else "" for p in paths})
-        out = []
+        out, top = [], os.fspath(self.top)
         for path in paths:
             committed = self.committed_entry(head, path)
             fine = {committed[0] if committed else None}
             if path in wanted:
                 content = wanted[path]
                 fine.add(None if content is None else self.blob_id(content))
-            file = self.top / path
+            file = f"{top}/{path}"  # a string: an import asks this of a thousand files
             try:
-                kind = stat.S_IFMT(file.lstat().st_mode)  # one call: a link is not followed
+                kind = stat.S_IFMT(os.lstat(file).st_mode)  # one call: a link is not followed
             except FileNotFoundError:
                 kind = None
-            on_disk = self.blob_id(file.read_bytes()) if kind == stat.S_IFREG else None
+            on_disk = self.blob_id(Path(file).read_bytes()) if kind == stat.S_IFREG else None
             odd = kind not in (None, stat.S_IFREG)  # a link, a folder: never written over
             if odd or on_disk not in fine or staged.get(path) not in fine:
                 out.append(path)
