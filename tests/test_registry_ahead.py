@@ -30,10 +30,11 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
     return scratch, folder
 
 
-def test_files_created_ahead_are_renamed_into_place_not_written_again(dirs):
+@pytest.mark.parametrize("helpers", [1, 2])
+def test_files_created_ahead_are_renamed_into_place_not_written_again(dirs, helpers):
     scratch, folder = dirs
     files = _targets(folder, _contents(START_AT + 6))
-    early = Ahead(scratch)
+    early = Ahead(scratch, helpers)
     for target, content in files.items():
         early.add(target, content)
     assert early.started
@@ -176,3 +177,23 @@ def test_a_dry_run_or_a_refused_commit_creates_nothing(reg: RegistryFixture, tmp
     assert helpers.count == 1
     assert reg.head() == head and reg.status() == ""
     assert list((reg.root / ".git" / "modelops" / "tmp").iterdir()) == []
+
+
+def test_what_a_killed_import_left_in_the_scratch_folder_goes_with_the_next_write(
+    reg: RegistryFixture,
+):
+    """A process killed mid-import leaves its helpers' folders; the next transaction removes
+    them (a link among them is removed, never followed)."""
+    scratch = reg.root / ".git" / "modelops" / "tmp"
+    left = scratch / "ahead-0123456789ab-1"
+    left.mkdir(parents=True)
+    (left / "7.tmp").write_bytes(b"id: half\n")
+    outside = reg.root.parent / "keep"
+    outside.mkdir()
+    (outside / "precious").write_text("kept")
+    (scratch / "ahead-link").symlink_to(outside, target_is_directory=True)
+    (scratch / ".stray.tmp").write_bytes(b"x")
+    reg.add("faq", base="mistral")
+    assert run("set", "faq", "hidden=true").code == 0
+    assert list(scratch.iterdir()) == []
+    assert (outside / "precious").read_text() == "kept"

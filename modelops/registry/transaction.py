@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,7 +179,7 @@ class Transaction:
             "commit": commit,
             "paths": {p: {"old": digest(old[p]), "new": digest(new[p])} for p in new},
         }
-        text = json.dumps(entry, separators=(',', ':'))  # indented, json encodes in Python: 10x
+        text = json.dumps(entry, separators=(",", ":"))  # indented, json encodes in Python: 10x
         write_atomic(self.journal, text.encode(), self.scratch)
 
     def _write_work_tree(self, old: dict[str, bytes | None], new: dict[str, bytes | None]) -> None:
@@ -205,7 +206,10 @@ class Transaction:
         """Finish an operation that was killed half-way: one that committed gets its files
         written into the work tree; one that did not left nothing to undo."""
         for leftover in self.scratch.glob("*") if self.scratch.is_dir() else ():
-            leftover.unlink(missing_ok=True)
+            if leftover.is_dir() and not leftover.is_symlink():  # a helper's (see ahead.py)
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
         if not self.journal.exists():
             return
         try:
