@@ -30,11 +30,12 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
     return scratch, folder
 
 
-@pytest.mark.parametrize("helpers", [1, 2])
-def test_files_created_ahead_are_renamed_into_place_not_written_again(dirs, helpers):
+@pytest.mark.parametrize(("helpers", "reserved"), [(1, 0), (2, 0), (1, 70), (2, 75), (2, 9)])
+def test_files_created_ahead_are_renamed_into_place_not_written_again(dirs, helpers, reserved):
     scratch, folder = dirs
     files = _targets(folder, _contents(START_AT + 6))
     early = Ahead(scratch, helpers)
+    early.reserve(reserved)  # as many as come, more, or too few to start a helper
     for target, content in files.items():
         early.add(target, content)
     assert early.started
@@ -197,3 +198,39 @@ def test_what_a_killed_import_left_in_the_scratch_folder_goes_with_the_next_writ
     assert run("set", "faq", "hidden=true").code == 0
     assert list(scratch.iterdir()) == []
     assert (outside / "precious").read_text() == "kept"
+
+
+def test_reserved_files_are_made_before_any_content_and_removed_when_unused(dirs):
+    scratch, folder = dirs
+    early = Ahead(scratch)
+    early.reserve(START_AT + 10)
+    assert early.started  # at once: the files are created while the caller works
+    files = _targets(folder, _contents(START_AT))
+    for target, content in files.items():
+        early.add(target, content)
+    ready = early.take()
+    made = [p for d in scratch.iterdir() for p in d.iterdir()]
+    assert len(made) == START_AT + 10  # ten reserved and never used: empty
+    assert sorted(p.stat().st_size for p in made)[:10] == [0] * 10
+    write_files(files, scratch, durable=False, ready=ready)
+    early.close()
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_transaction_that_fails_to_load_stops_what_it_started(
+    reg: RegistryFixture, tmp_path, monkeypatch
+):
+    from modelops.registry.store import Registry
+
+    helpers = _Counting(monkeypatch)
+
+    def broken(self: Registry, sha: str | None) -> object:
+        raise OSError("the disk went away")
+
+    monkeypatch.setattr(Registry, "_load_commit", broken)
+    source = tmp_path / "models.json"
+    source.write_text(json.dumps(_export(START_AT + 20)))
+    result = run("import", str(source))
+    assert result.code != 0
+    assert helpers.count == 1  # started before the load, as an import expects many files
+    assert list((reg.root / ".git" / "modelops" / "tmp").iterdir()) == []

@@ -112,6 +112,14 @@ def _read_source(source: str, limit: int) -> tuple[bytes, str]:
         raise NotFoundError(f"{shown} {exc} (give an Open WebUI export or a Modelfile)") from None
 
 
+def _entry_count(document: object) -> int:
+    """How many model files an import of `document` writes, about: its entries (the importer
+    decides what each is; a guess that is off only costs a file created for nothing)."""
+    if isinstance(document, dict) and isinstance(document.get("models"), list):
+        return len(document["models"])
+    return len(document) if isinstance(document, list) else 1
+
+
 def _id_map(pairs: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for pair in pairs:
@@ -168,22 +176,25 @@ def import_(
 ) -> int:
     """Import Open WebUI model JSON (any version; a file, or - for stdin) or a Modelfile.
     One commit for the whole import."""
-    from modelops.exchange import importer
     from modelops.exchange import source as documents
     from modelops.exchange.import_report import render_line
     from modelops.registry.transaction import Changeset
 
-    options = importer.Options(
-        on_conflict=importer.CONFLICTS[on_conflict],
-        id_map=_id_map(map_ids),
-        modelfile_id=modelfile_id,
-        avatar_limit=avatar_limit * 1024,
-        drop_bad_avatars=drop_bad_avatars,
-    )
+    id_map = _id_map(map_ids)
     raw, name = _read_source(source, documents.MAX_FILE_BYTES)
     registry = open_registry(registry_dir)
     document = documents.read_document(raw, source, modelfile_id)
-    with registry.transaction(lock_timeout()) as tx:
+    expect = 0 if dry_run else _entry_count(document)  # created while the importer loads
+    with registry.transaction(lock_timeout(), expect) as tx:
+        from modelops.exchange import importer
+
+        options = importer.Options(
+            on_conflict=importer.CONFLICTS[on_conflict],
+            id_map=id_map,
+            modelfile_id=modelfile_id,
+            avatar_limit=avatar_limit * 1024,
+            drop_bad_avatars=drop_bad_avatars,
+        )
         prepare = None if dry_run else tx.prepare
         result = importer.plan_import(tx.snapshot.require_valid(), document, name, options, prepare)
         change = Changeset(

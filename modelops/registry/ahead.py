@@ -33,12 +33,19 @@ CHUNK = 64 * 1024  # bytes handed to a helper at a time
 PIPE_BYTES = 1024 * 1024  # the pipe to a helper, widened where the system allows
 
 # A helper: reads records (a line "<name length> <content length>", the name, the content)
-# until its input ends, creating each file as write_files creates a new one.
+# until its input ends, writing each file as write_files writes a new one. A line "reserve N"
+# creates the empty files 0.tmp to N-1.tmp first (the costly part), so a record names a file
+# that is either there, empty and the helper's own, or not yet made.
 _HELPER = """\
 import os, sys
 folder, stream = sys.argv[1], sys.stdin.buffer
-flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
 while head := stream.readline():
+    if head.startswith(b"reserve "):
+        for number in range(int(head.split()[1])):
+            path = os.path.join(folder, f"{number}.tmp")
+            os.close(os.open(path, flags | os.O_EXCL, 0o600))
+        continue
     name_size, size = map(int, head.split())
     name, content = stream.read(name_size).decode(), stream.read(size)
     fd = os.open(os.path.join(folder, name), flags, 0o600)
@@ -60,6 +67,11 @@ class _Helper:
     process: subprocess.Popen[bytes]
     buffer: bytearray = field(default_factory=bytearray)
     failed: bool = False
+
+    def ask(self, line: bytes) -> None:
+        """A command the helper carries out before the files that follow (see _HELPER)."""
+        self.buffer += line
+        self.flush()
 
     def send(self, name: str, content: bytes) -> None:
         self.buffer += b"%d %d\n%s" % (len(name), len(content), name.encode())
@@ -111,6 +123,17 @@ class Ahead:
     @property
     def started(self) -> bool:
         return bool(self._helpers)
+
+    def reserve(self, count: int) -> None:
+        """About `count` files will follow: have the helpers create them empty now, while
+        this process is still loading and converting (creating is the costly part; writing
+        into a file that exists is not). A wrong guess costs nothing: a surplus is removed,
+        and files past it are created when they come."""
+        if count >= START_AT and not self._helpers and not self._failed:
+            self._start()
+            for i, helper in enumerate(self._helpers):  # file k goes to helper k % n
+                share = len(range(i, count, len(self._helpers)))
+                helper.ask(b"reserve %d\n" % share)
 
     def add(self, target: str, content: bytes) -> None:
         """`content` will probably be written to `target`."""
@@ -165,7 +188,7 @@ class Ahead:
     def _send(self, target: str, content: bytes) -> None:
         number, self._handed = self._handed, self._handed + 1
         helper = self._helpers[number % len(self._helpers)]
-        name = f"{number}.tmp"
+        name = f"{number // len(self._helpers)}.tmp"  # its own numbering: see `reserve`
         self._sent[target] = (str(helper.folder / name), content)
         helper.send(name, content)
 

@@ -173,8 +173,9 @@ class Registry:
         return self.repo.git_dir / "modelops" / name
 
     @contextlib.contextmanager
-    def transaction(self, timeout: float = LOCK_TIMEOUT) -> Iterator[Transaction]:
-        """Hold the registry lock, finish an interrupted write, and load HEAD."""
+    def transaction(self, timeout: float = LOCK_TIMEOUT, expect: int = 0) -> Iterator[Transaction]:
+        """Hold the registry lock, finish an interrupted write, and load HEAD. `expect`: about
+        how many files the operation will write (see `Transaction.expect`)."""
         from filelock import FileLock, Timeout
 
         state_dir = self.state_file("lock").parent
@@ -190,12 +191,16 @@ class Registry:
         try:
             who = {"pid": os.getpid(), "command": _command(), "since": time.time()}
             write_atomic(holder, json.dumps(who).encode())
-            tx = Transaction(self.repo, self.root, self.prefix, state_dir, self._load_commit)
-            tx.refuse_unsafe_state()
+            tx = None
             try:
+                tx = Transaction(
+                    self.repo, self.root, self.prefix, state_dir, self._load_commit, expected=expect
+                )
+                tx.refuse_unsafe_state()
                 yield tx
             finally:
-                tx.close()
+                if tx is not None:
+                    tx.close()
         finally:
             holder.unlink(missing_ok=True)
             lock.release()

@@ -66,12 +66,19 @@ class Transaction:
     base: str | None = field(init=False)  # the commit the snapshot was read at
     snapshot: Snapshot = field(init=False)
     notes: list[str] = field(default_factory=list)
+    expected: int = 0  # files the operation expects to write: created ahead from the start
     _ahead: Ahead | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.recover()
-        self.base = self.repo.head()
-        self.snapshot = self.load(self.base)
+        if self.expected:  # before loading: what loading imports overlaps the creating
+            self.expect(self.expected)
+        try:
+            self.base = self.repo.head()
+            self.snapshot = self.load(self.base)
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def journal(self) -> Path:
@@ -84,6 +91,12 @@ class Transaction:
 
     def _repo_path(self, path: str) -> str:
         return f"{self.prefix}/{path}" if self.prefix else path
+
+    def expect(self, count: int) -> None:
+        """About `count` files will be prepared: start creating them now (see `prepare`)."""
+        if self._ahead is None:
+            self._ahead = Ahead(self.scratch)
+        self._ahead.reserve(count)
 
     def prepare(self, path: str, content: bytes) -> None:
         """A file the next commit will probably write: created ahead, beside the work, when
