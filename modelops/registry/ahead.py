@@ -5,7 +5,10 @@ machines measured, depending on how busy the disk is, spent in the kernel, not i
 import knows each file as soon as it has rendered it, long before its commit. `Ahead` hands
 the files to helper processes, which create them as temporary files under the transaction's
 scratch folder while this process goes on converting and checking; after the commit, putting
-the files into the work tree is then mostly renames (`write_files(..., ready=...)`). A thread
+the files into the work tree is then mostly renames (`write_files(..., ready=...)`). An
+import also says at its start how many files to expect (`reserve`): the helper creates them
+empty while this process is still loading the registry and its libraries, and writes into
+them when their content comes, as creating is the costly part and writing is not. A thread
 could not do it: after each system call it would wait for the interpreter lock, which the
 converting thread holds. One helper is the default: a second (in a folder of its own, as files
 made in one folder are made one at a time) took as much CPU from the conversion, on two cores,
