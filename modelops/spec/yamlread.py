@@ -1,4 +1,4 @@
-"""Reading YAML: the only user of PyYAML (writing is `modelops.spec.yamledit`).
+"""Reading YAML: the only user of PyYAML (writing is `spec.yamledit` and `spec.emit`).
 
 libyaml's C parser with a YAML 1.2 core-schema resolver and a small constructor of our own,
 which refuses duplicate keys, unknown tags and alias bombs and keeps the node tree so that any
