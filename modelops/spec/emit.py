@@ -35,14 +35,20 @@ def literal_ok(text: str) -> bool:
 
 def _printable(text: str) -> bool:
     """Characters YAML writes as they are (a tab is not one: it needs double quotes)."""
-    return _NOT_PRINTABLE.search(text) is None
+    if text.isascii():  # most text: the full class costs 10 ms to compile, this one nothing
+        return _NOT_PRINTABLE_ASCII.search(text) is None
+    return _not_printable().search(text) is None
 
 
-# Characters YAML writes as they are: printable ASCII, U+00A0-U+D7FF, U+E000-U+FFFD but the
-# byte-order mark, and U+10000-U+10FFFE. One character class, so a search runs in C.
-_NOT_PRINTABLE = re.compile(
-    "[^\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010fffe]"
-)
+_NOT_PRINTABLE_ASCII = re.compile("[^\x20-\x7e]")
+
+
+@functools.cache
+def _not_printable() -> re.Pattern[str]:
+    """Characters YAML writes as they are: printable ASCII, U+00A0-U+D7FF, U+E000-U+FFFD but
+    the byte-order mark, and U+10000-U+10FFFE. One character class, so a search runs in C;
+    compiled when first needed, as it takes re 10 ms (a table of the first 65,536 code points)."""
+    return re.compile("[^\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010fffe]")
 
 
 def _plain(text: str, flow: bool) -> bool:
