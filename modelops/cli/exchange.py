@@ -114,10 +114,13 @@ def _read_source(source: str, limit: int) -> tuple[bytes, str]:
 
 def _entry_count(document: object) -> int:
     """How many model files an import of `document` writes, about: its entries (the importer
-    decides what each is; a guess that is off only costs a file created for nothing)."""
-    if isinstance(document, dict) and isinstance(document.get("models"), list):
-        return len(document["models"])
-    return len(document) if isinstance(document, list) else 1
+    decides what each becomes; a guess that is off only costs a file created for nothing)."""
+    from modelops.exchange import openwebui_shapes as shapes
+
+    try:
+        return len(shapes.entries(document))
+    except shapes.EntryError:  # the importer says what is wrong with the file
+        return 0
 
 
 def _id_map(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -177,7 +180,6 @@ def import_(
     """Import Open WebUI model JSON (any version; a file, or - for stdin) or a Modelfile.
     One commit for the whole import."""
     from modelops.exchange import source as documents
-    from modelops.exchange.import_report import render_line
     from modelops.registry.transaction import Changeset
 
     id_map = _id_map(map_ids)
@@ -210,8 +212,8 @@ def import_(
     if output == "json":
         emit_json({"commit": sha, "dry_run": dry_run, "entries": [ln.as_json() for ln in lines]})
     else:
-        for line in lines:
-            say(render_line(line))
+        for text in change.details:  # the report, as the commit message holds it
+            say(text)
         counts = {
             s: sum(1 for ln in lines if ln.status == s)
             for s in ("imported", "updated", "unchanged", "skipped")

@@ -1,4 +1,4 @@
-"""Creating a commit's files ahead of it, in helper processes, while this one goes on.
+"""Creating a commit's files ahead of it, in a helper process, while this one goes on.
 
 Creating a file is most of what writing a thousand small ones costs: 0.05 to 0.8 ms each on the
 machines measured, depending on how busy the disk is, spent in the kernel, not in Python. An
@@ -10,12 +10,12 @@ import also says at its start how many files to expect (`reserve`): the helper c
 empty while this process is still loading the registry and its libraries, and writes into
 them when their content comes, as creating is the costly part and writing is not. A thread
 could not do it: after each system call it would wait for the interpreter lock, which the
-converting thread holds. One helper is the default: a second (in a folder of its own, as files
-made in one folder are made one at a time) took as much CPU from the conversion, on two cores,
-as it saved, in alternating runs.
+converting thread holds. There is one helper: a second, in a folder of its own (files made in
+one folder are made one at a time), took as much CPU from the conversion, on two cores, as it
+saved, in alternating runs.
 
-Nothing reaches the work tree early: the temporary files are the helpers' only output, those
-not used are removed with their folders (after a crash, the next transaction's `recover`
+Nothing reaches the work tree early: the temporary files are the helper's only output, those
+not used are removed with its folder (after a crash, the next transaction's `recover`
 removes them), and a file whose content changed since it was handed over is written again. A
 helper that fails or cannot start costs only time: the files are then written the usual way.
 """
@@ -31,11 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 START_AT = 64  # files: fewer are written sooner than a helper process starts
-HELPERS = 1  # see above; each has its own folder, so more can work at once
-CHUNK = 64 * 1024  # bytes handed to a helper at a time
-PIPE_BYTES = 1024 * 1024  # the pipe to a helper, widened where the system allows
+CHUNK = 64 * 1024  # bytes handed to the helper at a time
+PIPE_BYTES = 1024 * 1024  # the pipe to the helper, widened where the system allows
 
-# A helper: reads records (a line "<name length> <content length>", the name, the content)
+# The helper: reads records (a line "<name length> <content length>", the name, the content)
 # until its input ends, writing each file as write_files writes a new one. A line "reserve N"
 # creates the empty files 0.tmp to N-1.tmp first (the costly part), so a record names a file
 # that is either there, empty and the helper's own, or not yet made.
@@ -112,37 +111,34 @@ class Ahead:
     """Files handed over by their target path (a string, as `write_files` gets it), created
     ahead under `scratch` once there are START_AT of them."""
 
-    def __init__(self, scratch: Path, helpers: int | None = None) -> None:
+    def __init__(self, scratch: Path) -> None:
         self.scratch = scratch
-        self._count = helpers or HELPERS
-        self._waiting: list[tuple[str, bytes]] = []  # until the helpers start
+        self._waiting: list[tuple[str, bytes]] = []  # until the helper starts
         self._sent: Ready = {}  # target -> (temporary file, content), the latest per target
-        self._helpers: list[_Helper] = []
-        self._handed = 0  # files handed to the helpers
-        self._token = os.urandom(6).hex()
+        self._helper: _Helper | None = None
+        self._handed = 0  # files handed to the helper: the next one's number
         self._failed = False
         self._ready: Ready | None = None
 
     @property
     def started(self) -> bool:
-        return bool(self._helpers)
+        return self._helper is not None
 
     def reserve(self, count: int) -> None:
-        """About `count` files will follow: have the helpers create them empty now, while
-        this process is still loading and converting (creating is the costly part; writing
-        into a file that exists is not). A wrong guess costs nothing: a surplus is removed,
-        and files past it are created when they come."""
-        if count >= START_AT and not self._helpers and not self._failed:
+        """About `count` files will follow: have the helper create them empty now, while this
+        process is still loading and converting (creating is the costly part; writing into a
+        file that exists is not). A wrong guess costs nothing: a surplus is removed, and files
+        past it are created when they come."""
+        if count >= START_AT and self._helper is None and not self._failed:
             self._start()
-            for i, helper in enumerate(self._helpers):  # file k goes to helper k % n
-                share = len(range(i, count, len(self._helpers)))
-                helper.ask(b"reserve %d\n" % share)
+            if self._helper is not None:
+                self._helper.ask(b"reserve %d\n" % count)
 
     def add(self, target: str, content: bytes) -> None:
         """`content` will probably be written to `target`."""
         if self._failed or self._ready is not None:
             return
-        if not self._helpers:
+        if self._helper is None:
             self._waiting.append((target, content))
             if len(self._waiting) >= START_AT:
                 self._start()
@@ -150,55 +146,54 @@ class Ahead:
         self._send(target, content)
 
     def take(self) -> Ready:
-        """The files created ahead, once the helpers have finished: a temporary file and its
+        """The files created ahead, once the helper has finished: a temporary file and its
         content by target. `write_files` takes from it what it uses; `close` removes the rest.
-        Empty when no helper started, or one failed."""
+        Empty when the helper never started, or failed."""
         if self._ready is None:
-            finished = [helper.finish() for helper in self._helpers]
-            self._ready = dict(self._sent) if finished and all(finished) else {}
+            done = self._helper is not None and self._helper.finish()
+            self._ready = dict(self._sent) if done else {}
         return self._ready
 
     def close(self) -> None:
-        """Stop the helpers if they still run and remove what they made and nobody used."""
-        for helper in self._helpers:
-            helper.stop()
-            shutil.rmtree(helper.folder, ignore_errors=True)
-        self._helpers.clear()
+        """Stop the helper if it still runs and remove what it made and nobody used."""
+        if self._helper is not None:
+            self._helper.stop()
+            shutil.rmtree(self._helper.folder, ignore_errors=True)
+            self._helper = None
 
     def _start(self) -> None:
+        folder = self.scratch / f"ahead-{os.urandom(6).hex()}"
+        try:
+            folder.mkdir(parents=True)
+            process = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", _HELPER, str(folder)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                bufsize=0,
+            )
+        except OSError:  # no interpreter to start (an embedded Python), no processes left
+            self._failed = True
+            self._waiting.clear()
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        _widen(process)
+        self._helper = _Helper(folder, process)
         waiting, self._waiting = self._waiting, []
-        for i in range(self._count):
-            folder = self.scratch / f"ahead-{self._token}-{i}"
-            try:
-                folder.mkdir(parents=True)
-                process = subprocess.Popen(
-                    [sys.executable, "-I", "-S", "-c", _HELPER, str(folder)],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    bufsize=0,
-                )
-            except OSError:  # no interpreter to start (an embedded Python), no processes left
-                self._failed = True
-                shutil.rmtree(folder, ignore_errors=True)
-                self.close()
-                return
-            _widen(process)
-            self._helpers.append(_Helper(folder, process))
         for target, content in waiting:
             self._send(target, content)
 
     def _send(self, target: str, content: bytes) -> None:
-        number, self._handed = self._handed, self._handed + 1
-        helper = self._helpers[number % len(self._helpers)]
-        name = f"{number // len(self._helpers)}.tmp"  # its own numbering: see `reserve`
-        self._sent[target] = (str(helper.folder / name), content)
-        helper.send(name, content)
+        assert self._helper is not None
+        name = f"{self._handed}.tmp"  # the numbering `reserve` creates files in
+        self._handed += 1
+        self._sent[target] = (str(self._helper.folder / name), content)
+        self._helper.send(name, content)
 
 
 def _widen(process: subprocess.Popen[bytes]) -> None:
     """A pipe that holds a whole import of a thousand models, so that handing files over
-    seldom waits for a helper (Linux only; elsewhere the pipe keeps its size)."""
+    seldom waits for the helper (Linux only; elsewhere the pipe keeps its size)."""
     try:
         import fcntl
 
