@@ -99,6 +99,42 @@ def test_the_interrupt_check_would_see_a_traceback(tmp_path: Path):
     assert "KeyboardInterrupt" in child.stderr
 
 
+_COUNT_COLLECTIONS = """\
+import atexit, gc, sys
+started = []
+gc.callbacks.append(lambda phase, info: phase == "start" and started.append(info["generation"]))
+atexit.register(lambda: sys.stderr.write(f"collections: {len(started)}\\n"))
+"""
+
+
+def _collections(code: str, cwd: Path) -> int:
+    child = subprocess.run(
+        [sys.executable, "-c", _COUNT_COLLECTIONS + code],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return int(child.stderr.rsplit("collections: ", 1)[1])
+
+
+def test_loading_the_command_line_runs_no_garbage_collection(tmp_path: Path):
+    """Python's default collects after every 700 new objects, which cost an import of a thousand
+    models 70-120 ms in collections that freed almost nothing; `run` raises the threshold."""
+    code = "from modelops.__main__ import run\nstarted.clear()\nsys.argv[1:] = ['--help']\nrun()"
+    assert _collections(code, tmp_path) == 0
+
+
+def test_the_collection_count_would_see_the_default_threshold(tmp_path: Path):
+    """The broken case: the same command, with Python's default threshold, collects often."""
+    code = (
+        "import modelops.__main__ as entry\nentry.GC_THRESHOLD = (700, 10, 10)\n"
+        "started.clear()\nsys.argv[1:] = ['--help']\nentry.run()"
+    )
+    assert _collections(code, tmp_path) > 5
+
+
 def test_the_script_entry_point_is_the_one_that_guards_start_up():
     from importlib.metadata import entry_points
 
