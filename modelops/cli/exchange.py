@@ -212,8 +212,8 @@ def import_(
     if output == "json":
         emit_json({"commit": sha, "dry_run": dry_run, "entries": [ln.as_json() for ln in lines]})
     else:
-        for text in change.details:  # the report, as the commit message holds it
-            say(text)
+        if change.details:  # the report, as the commit message holds it, in one write
+            say("\n".join(change.details))
         counts = {
             s: sum(1 for ln in lines if ln.status == s)
             for s in ("imported", "updated", "unchanged", "skipped")
