@@ -7,7 +7,8 @@ of a traceback.
 The cyclic garbage collector runs far less often than Python's default, which collects after
 every 700 net allocations: modelops builds many objects and few cycles, so that an import of a
 thousand models spent 70-120 ms in some 200 collections that freed almost nothing. mypy raises
-the threshold in the same way for the same reason. Cycles are still collected, later.
+the threshold in the same way for the same reason. Cycles are still collected, later; the
+watcher, which runs for days, goes back to Python's thresholds (modelops/__init__.py).
 """
 
 import gc

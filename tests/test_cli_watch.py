@@ -127,3 +127,27 @@ def test_the_help_says_it_deploys_the_work_tree_as_saved():
     result = run("watch", "--help")
     assert result.code == 0
     assert "watch deploys the work tree as it is saved" in " ".join(result.out.split())
+
+
+def test_the_daemon_collects_garbage_as_often_as_python_does(setup, monkeypatch):
+    """The `modelops` command raises the collector's thresholds for its short runs; the
+    watcher runs for days, and goes back to Python's own before it starts watching."""
+    import gc
+
+    import modelops
+    from modelops.__main__ import GC_THRESHOLD
+    from modelops.cli import watch as watch_command
+
+    _reg, server, _env = setup
+    seen = []
+    monkeypatch.setattr(watch_command, "_run", lambda *_: seen.append(gc.get_threshold()) or 0)
+    monkeypatch.setenv("OLLAMA_HOST", server.url)
+    before = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLD)  # as `run` leaves them
+    try:
+        result = run("watch")
+    finally:
+        gc.set_threshold(*before)
+    assert result.code == 0, result.err
+    assert seen == [modelops.PYTHON_GC_THRESHOLD]
+    assert modelops.PYTHON_GC_THRESHOLD != GC_THRESHOLD

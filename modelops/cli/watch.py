@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import signal
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from modelops import PYTHON_GC_THRESHOLD
 from modelops.cli.common import open_registry, registry_option
 from modelops.cli.reconcile import host_option, parallelism_option, prune_option
 from modelops.errors import Exit, UsageError
@@ -160,6 +162,7 @@ def watch(
     watcher = Watcher(registry, options, journal, status)
     shown = ", ".join(target_names) or "the default target"
     journal.info("watching", f"watching {registry.root} for {shown}", registry=str(registry.root))
+    gc.set_threshold(*PYTHON_GC_THRESHOLD)  # a daemon: see modelops/__init__.py
     try:
         return _run(watcher, registry)
     finally:
