@@ -70,15 +70,19 @@ sys.meta_path.insert(0, Interrupt())
 """
 
 
-def _interrupted_child(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _child(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", _INTERRUPT_WHILE_LOADING + code],
+        [sys.executable, "-c", code],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def _interrupted_child(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return _child(_INTERRUPT_WHILE_LOADING + code, cwd)
 
 
 def test_ctrl_c_while_the_command_line_loads_exits_130_without_a_traceback(tmp_path: Path):
@@ -108,14 +112,7 @@ atexit.register(lambda: sys.stderr.write(f"collections: {len(started)}\\n"))
 
 
 def _collections(code: str, cwd: Path) -> int:
-    child = subprocess.run(
-        [sys.executable, "-c", _COUNT_COLLECTIONS + code],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    child = _child(_COUNT_COLLECTIONS + code, cwd)
     return int(child.stderr.rsplit("collections: ", 1)[1])
 
 
