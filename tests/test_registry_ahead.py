@@ -5,14 +5,19 @@ folder, whether the helper worked, failed or never started."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from modelops.registry import ahead
-from modelops.registry.ahead import START_AT, Ahead
+from modelops.registry.ahead import START_AT, Ahead, Ready
 from modelops.registry.files import write_files
 from tests.helpers import RegistryFixture, run
+from tests.watch_helpers import wait_until
 
 
 def _contents(count: int) -> dict[str, bytes]:
@@ -96,8 +101,9 @@ def test_a_helper_that_fails_costs_only_time(dirs, monkeypatch, helper):
     early = Ahead(scratch)
     for target, content in files.items():
         early.add(target, content)
-    assert early.take() == {}
-    write_files(files, scratch, durable=False, ready=early.take())
+    ready = early.take()
+    assert all("/own/" in tmp for tmp, _ in ready.values())  # none of the helper's is used
+    write_files(files, scratch, durable=False, ready=ready)
     early.close()
     assert all(Path(t).read_bytes() == c for t, c in files.items())
     assert list(scratch.iterdir()) == []
@@ -205,11 +211,13 @@ def test_reserved_files_are_made_before_any_content_and_removed_when_unused(dirs
     early = Ahead(scratch)
     early.reserve(START_AT + 10)
     assert early.started  # at once: the files are created while the caller works
+    (folder_ahead,) = scratch.iterdir()
+    wait_until(lambda: len(list(folder_ahead.glob("*.tmp"))) == START_AT + 10, "the reserve")
     files = _targets(folder, _contents(START_AT))
     for target, content in files.items():
         early.add(target, content)
     ready = early.take()
-    made = [p for d in scratch.iterdir() for p in d.iterdir()]
+    made = list(folder_ahead.glob("*.tmp"))
     assert len(made) == START_AT + 10  # ten reserved and never used: empty
     assert sorted(p.stat().st_size for p in made)[:10] == [0] * 10
     write_files(files, scratch, durable=False, ready=ready)
@@ -234,3 +242,126 @@ def test_a_transaction_that_fails_to_load_stops_what_it_started(
     assert result.code != 0
     assert helpers.count == 1  # started before the load, as an import expects many files
     assert list((reg.root / ".git" / "modelops" / "tmp").iterdir()) == []
+
+
+class _Meanwhile:
+    """Counts the files this process makes while taking over, and does something to the
+    helper (a signal) when the count reaches a number: a slow disk, on demand."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, at: int, then: Callable[[], None]):
+        self.count = 0
+        real = ahead._make
+
+        def make(path: str, content: bytes) -> str:
+            self.count += 1
+            if self.count == at:
+                then()
+            return real(path, content)
+
+        monkeypatch.setattr(ahead, "_make", make)
+
+
+_RESUMES: list[threading.Timer] = []
+
+
+def _held(early: Ahead, files: dict[str, bytes], written: int) -> int:
+    """Hand `files` over, the helper holding still (SIGSTOP) once it has written the first
+    `written` of them; the rest wait in its input."""
+    items = list(files.items())
+    for target, content in items[:written]:
+        early.add(target, content)
+    assert early._helper is not None
+    helper = early._helper
+    helper.flush()
+    wait_until(lambda: helper.written() >= written - 1, "the helper's first files")
+    pid = helper.process.pid
+    os.kill(pid, signal.SIGSTOP)
+    # a build that never resumes it would hang: a late resume makes that a failure instead
+    resume = threading.Timer(30, lambda: helper.running() and os.kill(pid, signal.SIGCONT))
+    resume.daemon = True
+    resume.start()
+    _RESUMES.append(resume)
+    for target, content in items[written:]:
+        early.add(target, content)
+    return pid
+
+
+def _origins(ready: Ready) -> tuple[set[int], set[int]]:
+    """The numbers of the files the helper made, and of those made while taking over."""
+    helper, own = set(), set()
+    for tmp, _ in ready.values():
+        number = int(Path(tmp).name.removesuffix(".tmp"))
+        (own if Path(tmp).parent.name == "own" else helper).add(number)
+    return helper, own
+
+
+@pytest.fixture
+def early(dirs) -> Iterator[Ahead]:
+    """An Ahead whose helper is stopped however the test ends (a held one would stay)."""
+    scratch, _ = dirs
+    made = Ahead(scratch)
+    try:
+        yield made
+    finally:
+        made.close()
+        for resume in _RESUMES:
+            resume.cancel()
+        _RESUMES.clear()
+
+
+def test_the_caller_takes_over_from_the_last_file_down_until_it_meets_the_helper(
+    dirs, early, monkeypatch
+):
+    scratch, folder = dirs
+    files = _targets(folder, _contents(START_AT + 40))
+    early.reserve(len(files))
+    pid = _held(early, files, written=10)
+    meanwhile = _Meanwhile(monkeypatch, at=15, then=lambda: os.kill(pid, signal.SIGCONT))
+    ready = early.take()
+    helper, own = _origins(ready)
+    assert meanwhile.count >= 15
+    assert len(helper) >= 10 and len(own) == meanwhile.count
+    assert helper | own == set(range(len(files))) and not helper & own
+    assert min(own) > max(helper)  # the helper's from the first up, the caller's from the last
+    (shared,) = scratch.iterdir()
+    twice = [n for n in own if (shared / f"{n}.tmp").stat().st_size]  # reserved: they exist
+    assert len(twice) <= 1  # the helper left them alone (but the one it had begun, perhaps)
+    inodes = {target: Path(tmp).stat().st_ino for target, (tmp, _) in ready.items()}
+    write_files(files, scratch, durable=False, ready=ready)
+    early.close()
+    for target, content in files.items():
+        assert Path(target).read_bytes() == content
+        assert Path(target).stat().st_ino == inodes[target]
+        assert Path(target).stat().st_mode & 0o777 == 0o644
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_helper_that_never_moves_leaves_every_file_to_the_caller(dirs, early, monkeypatch):
+    scratch, folder = dirs
+    files = _targets(folder, _contents(START_AT + 5))
+    early.reserve(len(files))
+    pid = _held(early, files, written=0)  # held before it has written anything
+    _Meanwhile(monkeypatch, at=len(files), then=lambda: os.kill(pid, signal.SIGCONT))
+    ready = early.take()
+    assert _origins(ready) == (set(), set(range(len(files))))
+    write_files(files, scratch, durable=False, ready=ready)
+    early.close()
+    assert all(Path(t).read_bytes() == c for t, c in files.items())
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_helper_killed_while_the_caller_takes_over_leaves_only_the_callers_files(
+    dirs, early, monkeypatch
+):
+    scratch, folder = dirs
+    files = _targets(folder, _contents(START_AT + 20))
+    early.reserve(len(files))
+    pid = _held(early, files, written=5)
+    _Meanwhile(monkeypatch, at=8, then=lambda: os.kill(pid, signal.SIGKILL))
+    ready = early.take()
+    helper, own = _origins(ready)
+    assert helper == set() and len(own) >= 8  # nothing of a failed helper's is trusted
+    write_files(files, scratch, durable=False, ready=ready)
+    early.close()
+    assert all(Path(t).read_bytes() == c for t, c in files.items())
+    assert list(scratch.iterdir()) == []

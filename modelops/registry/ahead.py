@@ -1,9 +1,9 @@
 """Creating a commit's files ahead of it, in a helper process, while this one goes on.
 
-Creating a file is most of what writing a thousand small ones costs: 0.05 to 0.8 ms each on the
-machines measured, depending on how busy the disk is, spent in the kernel, not in Python. An
+Creating a file is most of what writing a thousand small ones costs: 0.03 to 1 ms each on the
+machines measured, depending on the state of the disk, spent in the kernel, not in Python. An
 import knows each file as soon as it has rendered it, long before its commit. `Ahead` hands
-the files to helper processes, which create them as temporary files under the transaction's
+the files to a helper process, which creates them as temporary files under the transaction's
 scratch folder while this process goes on converting and checking; after the commit, putting
 the files into the work tree is then mostly renames (`write_files(..., ready=...)`). An
 import also says at its start how many files to expect (`reserve`): the helper creates them
@@ -14,6 +14,18 @@ converting thread holds. There is one helper: a second, in a folder of its own (
 one folder are made one at a time), took as much CPU from the conversion, on two cores, as it
 saved, in alternating runs.
 
+When the commit is made before the helper is through (on a disk where creating a file costs a
+millisecond, not 30 microseconds), this process takes over from the other end: it creates the
+files the helper has not reached, from the last one down, in a folder of its own, while the
+helper goes on from the first one up, until they meet (`take`). Creating files in two folders
+runs on both cores; in one folder it runs one file at a time. The two share a small mapped
+file: this process writes there the first number it has taken over (the helper leaves that
+one and the rest alone), and the helper the last number it has written (so that this process
+stops where the helper is). By then the conversion is over: unlike a second helper, this
+takes no CPU from it. On a disk that took 1.2 s to create 1,100 files, an import of 1,000
+models went from a median of 1.64 s to 1.48 s (12 alternating runs each), this process
+making 200-330 of the files.
+
 Nothing reaches the work tree early: the temporary files are the helper's only output, those
 not used are removed with its folder (after a crash, the next transaction's `recover`
 removes them), and a file whose content changed since it was handed over is written again. A
@@ -23,8 +35,10 @@ helper that fails or cannot start costs only time: the files are then written th
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -34,23 +48,34 @@ START_AT = 64  # files: fewer are written sooner than a helper process starts
 CHUNK = 64 * 1024  # bytes handed to the helper at a time
 PIPE_BYTES = 1024 * 1024  # the pipe to the helper, widened where the system allows
 
-# The helper: reads records (a line "<name length> <content length>", the name, the content)
-# until its input ends, writing each file as write_files writes a new one. A line "reserve N"
-# creates the empty files 0.tmp to N-1.tmp first (the costly part), so a record names a file
-# that is either there, empty and the helper's own, or not yet made.
+# The helper: reads records (a line "<number> <content length>", then the content) until its
+# input ends, writing each into the file <number>.tmp as write_files writes a new one. A line
+# "reserve N" creates the empty files 0.tmp to N-1.tmp first (the costly part), so a record
+# names a file that is either there, empty and the helper's own, or not yet made. The file
+# "shared" holds two numbers: from the first on, files are the caller's to make (see
+# Ahead.take), and the helper neither creates nor writes them; into the second the helper
+# writes the number of each file it has written (it writes them in order).
 _HELPER = """\
-import os, sys
+import mmap, os, struct, sys
 folder, stream = sys.argv[1], sys.stdin.buffer
 flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+with open(os.path.join(folder, "shared"), "r+b") as file:
+    shared = mmap.mmap(file.fileno(), 16)
 while head := stream.readline():
     if head.startswith(b"reserve "):
         for number in range(int(head.split()[1])):
+            if number >= struct.unpack_from("q", shared)[0]:
+                break
             path = os.path.join(folder, f"{number}.tmp")
             os.close(os.open(path, flags | os.O_EXCL, 0o600))
         continue
-    name_size, size = map(int, head.split())
-    name, content = stream.read(name_size).decode(), stream.read(size)
-    fd = os.open(os.path.join(folder, name), flags, 0o600)
+    number, size = map(int, head.split())
+    content = stream.read(size)
+    if len(content) != size:
+        sys.exit(1)
+    if number >= struct.unpack_from("q", shared)[0]:
+        continue
+    fd = os.open(os.path.join(folder, f"{number}.tmp"), flags, 0o600)
     try:
         view = memoryview(content)
         while view:
@@ -58,7 +83,10 @@ while head := stream.readline():
         os.fchmod(fd, 0o644)
     finally:
         os.close(fd)
+    struct.pack_into("q", shared, 8, number)
 """
+NOBODY = 2**62  # the first number taken over, until one is
+NUMBER = struct.Struct("q")  # in the shared file: the first taken over at 0, the last written at 8
 
 Ready = dict[str, tuple[str, bytes]]  # target path -> (temporary file holding it, its content)
 
@@ -67,6 +95,7 @@ Ready = dict[str, tuple[str, bytes]]  # target path -> (temporary file holding i
 class _Helper:
     folder: Path
     process: subprocess.Popen[bytes]
+    shared: mmap.mmap  # see _HELPER
     buffer: bytearray = field(default_factory=bytearray)
     failed: bool = False
 
@@ -75,8 +104,8 @@ class _Helper:
         self.buffer += line
         self.flush()
 
-    def send(self, name: str, content: bytes) -> None:
-        self.buffer += b"%d %d\n%s" % (len(name), len(content), name.encode())
+    def send(self, number: int, content: bytes) -> None:
+        self.buffer += b"%d %d\n" % (number, len(content))
         self.buffer += content
         if len(self.buffer) >= CHUNK:
             self.flush()
@@ -93,18 +122,34 @@ class _Helper:
         except OSError:  # the helper has gone (a full disk, killed): write the usual way
             self.failed = True
 
-    def finish(self) -> bool:
-        """Whether every file handed over was created."""
+    def end_input(self) -> None:
+        """Everything is handed over: the helper exits once it has written it."""
         self.flush()
         with contextlib.suppress(OSError):
             if self.process.stdin is not None:
                 self.process.stdin.close()
+
+    def take_over(self, number: int) -> None:
+        """Files from `number` on are the caller's: the helper leaves them alone."""
+        NUMBER.pack_into(self.shared, 0, number)
+
+    def written(self) -> int:
+        """The number of the last file the helper wrote (it writes them in order), or -1."""
+        return int(NUMBER.unpack_from(self.shared, 8)[0])
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def succeeded(self) -> bool:
+        """Whether every file handed over, short of those taken over, was written."""
         return self.process.wait() == 0 and not self.failed
 
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        with contextlib.suppress(ValueError, BufferError):
+            self.shared.close()
 
 
 class Ahead:
@@ -114,7 +159,7 @@ class Ahead:
     def __init__(self, scratch: Path) -> None:
         self.scratch = scratch
         self._waiting: list[tuple[str, bytes]] = []  # until the helper starts
-        self._sent: Ready = {}  # target -> (temporary file, content), the latest per target
+        self._sent: dict[str, tuple[int, bytes]] = {}  # target -> (number, content), the latest
         self._helper: _Helper | None = None
         self._handed = 0  # files handed to the helper: the next one's number
         self._failed = False
@@ -146,12 +191,13 @@ class Ahead:
         self._send(target, content)
 
     def take(self) -> Ready:
-        """The files created ahead, once the helper has finished: a temporary file and its
-        content by target. `write_files` takes from it what it uses; `close` removes the rest.
-        Empty when the helper never started, or failed."""
+        """The files created ahead: a temporary file and its content by target. `write_files`
+        takes from it what it uses; `close` removes the rest. Files the helper has not
+        written yet are made here meanwhile, from the last one down, until the two meet (see
+        the module's notes). Empty when the helper never started; only the files made here
+        when it failed."""
         if self._ready is None:
-            done = self._helper is not None and self._helper.finish()
-            self._ready = dict(self._sent) if done else {}
+            self._ready = self._finish() if self._helper is not None else {}
         return self._ready
 
     def close(self) -> None:
@@ -161,10 +207,38 @@ class Ahead:
             shutil.rmtree(self._helper.folder, ignore_errors=True)
             self._helper = None
 
+    def _finish(self) -> Ready:
+        helper = self._helper
+        assert helper is not None
+        helper.end_input()
+        last = sorted((number, target) for target, (number, _) in self._sent.items())
+        own, mine = helper.folder / "own", Ready()
+        while last and last[-1][0] > helper.written() and helper.running():
+            number, target = last.pop()
+            helper.take_over(number)
+            if number <= helper.written():
+                break  # written meanwhile: the helper has reached this one
+            content = self._sent[target][1]
+            if not mine:
+                own.mkdir(exist_ok=True)  # a folder of its own: see the module's notes
+            mine[target] = (_make(f"{own}/{number}.tmp", content), content)
+        if not helper.succeeded():
+            return mine
+        ready = {
+            target: (str(helper.folder / f"{number}.tmp"), content)
+            for target, (number, content) in self._sent.items()
+            if target not in mine
+        }
+        return ready | mine
+
     def _start(self) -> None:
         folder = self.scratch / f"ahead-{os.urandom(6).hex()}"
         try:
             folder.mkdir(parents=True)
+            with (folder / "shared").open("w+b") as file:
+                file.write(NUMBER.pack(NOBODY) + NUMBER.pack(-1))
+                file.flush()
+                shared = mmap.mmap(file.fileno(), 2 * NUMBER.size)
             process = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-c", _HELPER, str(folder)],
                 stdin=subprocess.PIPE,
@@ -178,17 +252,30 @@ class Ahead:
             shutil.rmtree(folder, ignore_errors=True)
             return
         _widen(process)
-        self._helper = _Helper(folder, process)
+        self._helper = _Helper(folder, process, shared)
         waiting, self._waiting = self._waiting, []
         for target, content in waiting:
             self._send(target, content)
 
     def _send(self, target: str, content: bytes) -> None:
         assert self._helper is not None
-        name = f"{self._handed}.tmp"  # the numbering `reserve` creates files in
+        number = self._handed  # the numbering `reserve` creates files in
         self._handed += 1
-        self._sent[target] = (str(self._helper.folder / name), content)
-        self._helper.send(name, content)
+        self._sent[target] = (number, content)
+        self._helper.send(number, content)
+
+
+def _make(path: str, content: bytes) -> str:
+    """One file made in this process, as the helper makes its own."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fchmod(fd, 0o644)
+    finally:
+        os.close(fd)
+    return path
 
 
 def _widen(process: subprocess.Popen[bytes]) -> None:
