@@ -309,15 +309,38 @@ def early(dirs) -> Iterator[Ahead]:
         _RESUMES.clear()
 
 
+def _taken_over(
+    early: Ahead,
+    folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    count: int,
+    written: int,
+    at: int,
+    then: signal.Signals,
+) -> tuple[dict[str, bytes], Ready, _Meanwhile]:
+    """`count` files handed over to a helper held after `written` of them; `take` sends it
+    `then` once it has made `at` files itself."""
+    files = _targets(folder, _contents(count))
+    early.reserve(len(files))
+    pid = _held(early, files, written)
+    meanwhile = _Meanwhile(monkeypatch, at, then=lambda: os.kill(pid, then))
+    return files, early.take(), meanwhile
+
+
+def _written(early: Ahead, scratch: Path, files: dict[str, bytes], ready: Ready) -> None:
+    write_files(files, scratch, durable=False, ready=ready)
+    early.close()
+    assert all(Path(t).read_bytes() == c for t, c in files.items())
+    assert list(scratch.iterdir()) == []
+
+
 def test_the_caller_takes_over_from_the_last_file_down_until_it_meets_the_helper(
     dirs, early, monkeypatch
 ):
     scratch, folder = dirs
-    files = _targets(folder, _contents(START_AT + 40))
-    early.reserve(len(files))
-    pid = _held(early, files, written=10)
-    meanwhile = _Meanwhile(monkeypatch, at=15, then=lambda: os.kill(pid, signal.SIGCONT))
-    ready = early.take()
+    files, ready, meanwhile = _taken_over(
+        early, folder, monkeypatch, START_AT + 40, written=10, at=15, then=signal.SIGCONT
+    )
     helper, own = _origins(ready)
     assert meanwhile.count >= 15
     assert len(helper) >= 10 and len(own) == meanwhile.count
@@ -327,41 +350,25 @@ def test_the_caller_takes_over_from_the_last_file_down_until_it_meets_the_helper
     twice = [n for n in own if (shared / f"{n}.tmp").stat().st_size]  # reserved: they exist
     assert len(twice) <= 1  # the helper left them alone (but the one it had begun, perhaps)
     inodes = {target: Path(tmp).stat().st_ino for target, (tmp, _) in ready.items()}
-    write_files(files, scratch, durable=False, ready=ready)
-    early.close()
-    for target, content in files.items():
-        assert Path(target).read_bytes() == content
+    _written(early, scratch, files, ready)
+    for target in files:
         assert Path(target).stat().st_ino == inodes[target]
         assert Path(target).stat().st_mode & 0o777 == 0o644
-    assert list(scratch.iterdir()) == []
 
 
-def test_a_helper_that_never_moves_leaves_every_file_to_the_caller(dirs, early, monkeypatch):
-    scratch, folder = dirs
-    files = _targets(folder, _contents(START_AT + 5))
-    early.reserve(len(files))
-    pid = _held(early, files, written=0)  # held before it has written anything
-    _Meanwhile(monkeypatch, at=len(files), then=lambda: os.kill(pid, signal.SIGCONT))
-    ready = early.take()
-    assert _origins(ready) == (set(), set(range(len(files))))
-    write_files(files, scratch, durable=False, ready=ready)
-    early.close()
-    assert all(Path(t).read_bytes() == c for t, c in files.items())
-    assert list(scratch.iterdir()) == []
-
-
-def test_a_helper_killed_while_the_caller_takes_over_leaves_only_the_callers_files(
-    dirs, early, monkeypatch
+@pytest.mark.parametrize(
+    ("written", "at", "then"),
+    [(0, START_AT + 5, signal.SIGCONT), (5, 8, signal.SIGKILL)],
+    ids=["held-before-any-file-until-all-are-made", "killed-meanwhile"],
+)
+def test_a_helper_that_never_moves_or_dies_leaves_its_files_to_the_caller(
+    dirs, early, monkeypatch, written, at, then
 ):
     scratch, folder = dirs
-    files = _targets(folder, _contents(START_AT + 20))
-    early.reserve(len(files))
-    pid = _held(early, files, written=5)
-    _Meanwhile(monkeypatch, at=8, then=lambda: os.kill(pid, signal.SIGKILL))
-    ready = early.take()
+    files, ready, _ = _taken_over(
+        early, folder, monkeypatch, START_AT + 5, written=written, at=at, then=then
+    )
     helper, own = _origins(ready)
-    assert helper == set() and len(own) >= 8  # nothing of a failed helper's is trusted
-    write_files(files, scratch, durable=False, ready=ready)
-    early.close()
-    assert all(Path(t).read_bytes() == c for t, c in files.items())
-    assert list(scratch.iterdir()) == []
+    assert helper == set()  # none of the helper's: it made none, or it failed
+    assert len(own) >= at  # the files made here: all of them when the helper never moved
+    _written(early, scratch, files, ready)
