@@ -372,3 +372,37 @@ def test_a_helper_that_never_moves_or_dies_leaves_its_files_to_the_caller(
     assert helper == set()  # none of the helper's: it made none, or it failed
     assert len(own) >= at  # the files made here: all of them when the helper never moved
     _written(early, scratch, files, ready)
+
+
+def test_files_the_pipe_had_no_room_for_are_made_by_the_caller_not_waited_for(
+    dirs, early, monkeypatch
+):
+    """A helper slower than the conversion fills its pipe: the rest is kept back (the caller
+    does not wait for room), the helper is told the first file it will never get, and `take`
+    makes those files itself."""
+    scratch, folder = dirs
+    files = _targets(folder, _contents(START_AT + 30))
+    early.reserve(len(files))
+    assert early._helper is not None
+    helper = early._helper
+    items = list(files.items())
+    for target, content in items[:START_AT]:
+        early.add(target, content)
+    helper.flush()
+    helper.room = lambda: 0  # a full pipe, from here on
+    for target, content in items[START_AT:]:
+        early.add(target, content)
+    kept = list(range(START_AT, len(files)))
+    assert [number for number, _ in helper.queue] == kept  # not sent, and not waited for
+    told = []
+    real = type(helper).end_input
+    monkeypatch.setattr(type(helper), "end_input", lambda h: told.append(real(h)) or told[-1])
+    ready = early.take()
+    assert told == [START_AT]  # the first file the helper never got
+    helper_made, own = _origins(ready)
+    assert set(kept) <= own  # made here
+    assert helper_made | own == set(range(len(files))) and not helper_made & own
+    (shared,) = scratch.iterdir()
+    unsent = [shared / f"{n}.tmp" for n in kept]
+    assert not any(p.exists() and p.stat().st_size for p in unsent)  # the helper never wrote one
+    _written(early, scratch, files, ready)

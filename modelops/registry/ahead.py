@@ -26,6 +26,13 @@ takes no CPU from it. On a disk that took 1.2 s to create 1,100 files, an import
 models went from a median of 1.64 s to 1.48 s (12 alternating runs each), this process
 making 200-330 of the files.
 
+Handing the files over never waits for the helper either: where the system tells how much
+room the pipe has left (Linux), only whole records that fit are written, and the rest are
+kept back. At `take` the helper is told the first file it will never get (they are the last
+ones), and this process makes those. An import of 2,500 models, whose files are twice the
+pipe, spent 0.38-0.50 s waiting to hand them over on a slow disk; it went from a median of
+2.60 s to 2.04 s there (6 alternating runs each).
+
 Nothing reaches the work tree early: the temporary files are the helper's only output, those
 not used are removed with its folder (after a crash, the next transaction's `recover`
 removes them), and a file whose content changed since it was handed over is written again. A
@@ -41,6 +48,8 @@ import shutil
 import struct
 import subprocess
 import sys
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,38 +105,59 @@ class _Helper:
     folder: Path
     process: subprocess.Popen[bytes]
     shared: mmap.mmap  # see _HELPER
-    buffer: bytearray = field(default_factory=bytearray)
+    room: Callable[[], int] | None  # the pipe's free bytes, where the system tells them
+    queue: deque[tuple[int | None, bytes]] = field(default_factory=deque)  # whole, unsent
+    queued: int = 0  # their bytes
     failed: bool = False
 
     def ask(self, line: bytes) -> None:
         """A command the helper carries out before the files that follow (see _HELPER)."""
-        self.buffer += line
+        self._queue(None, line)
         self.flush()
 
     def send(self, number: int, content: bytes) -> None:
-        self.buffer += b"%d %d\n" % (number, len(content))
-        self.buffer += content
-        if len(self.buffer) >= CHUNK:
+        self._queue(number, b"%d %d\n%b" % (number, len(content), content))
+        if self.queued >= CHUNK:
             self.flush()
 
+    def _queue(self, number: int | None, record: bytes) -> None:
+        self.queue.append((number, record))
+        self.queued += len(record)
+
     def flush(self) -> None:
-        view = memoryview(bytes(self.buffer))
-        self.buffer.clear()
+        """Send the whole records that the pipe has room for, without waiting for the helper
+        (where the system does not tell the room, send them all, waiting): a helper busy
+        creating files does not hold this process up; what it never got, `take` makes."""
         stdin = self.process.stdin
         if self.failed or stdin is None:
             return
+        room = self.room() if self.room is not None else self.queued
+        batch = []
+        while self.queue and len(self.queue[0][1]) <= room:
+            record = self.queue.popleft()[1]
+            room -= len(record)
+            self.queued -= len(record)
+            batch.append(record)
+        view = memoryview(b"".join(batch))
         try:
             while view:
                 view = view[os.write(stdin.fileno(), view) :]
         except OSError:  # the helper has gone (a full disk, killed): write the usual way
             self.failed = True
 
-    def end_input(self) -> None:
-        """Everything is handed over: the helper exits once it has written it."""
+    def end_input(self) -> int:
+        """Hand over what the pipe has room for, and end the input: the helper exits once it
+        has written it. The number of the first file it never got (they are the last ones),
+        which it leaves alone, or NOBODY."""
         self.flush()
+        unsent = [number for number, _ in self.queue if number is not None]
+        self.queue.clear()
         with contextlib.suppress(OSError):
             if self.process.stdin is not None:
                 self.process.stdin.close()
+        first = min(unsent, default=NOBODY)
+        self.take_over(first)  # files it reserved past that stay empty; none is created
+        return first
 
     def take_over(self, number: int) -> None:
         """Files from `number` on are the caller's: the helper leaves them alone."""
@@ -210,14 +240,20 @@ class Ahead:
     def _finish(self) -> Ready:
         helper = self._helper
         assert helper is not None
-        helper.end_input()
+        unsent = helper.end_input()
+        if helper.failed:
+            return {}
         last = sorted((number, target) for target, (number, _) in self._sent.items())
         own, mine = helper.folder / "own", Ready()
-        while last and last[-1][0] > helper.written() and helper.running():
-            number, target = last.pop()
-            helper.take_over(number)
-            if number <= helper.written():
-                break  # written meanwhile: the helper has reached this one
+        while last:
+            number, target = last[-1]
+            if number < unsent:  # the helper has it: take it over while it has not reached it
+                if number <= helper.written() or not helper.running():
+                    break
+                helper.take_over(number)
+                if number <= helper.written():
+                    break  # written meanwhile: the helper has reached this one
+            last.pop()
             content = self._sent[target][1]
             if not mine:
                 own.mkdir(exist_ok=True)  # a folder of its own: see the module's notes
@@ -251,8 +287,7 @@ class Ahead:
             self._waiting.clear()
             shutil.rmtree(folder, ignore_errors=True)
             return
-        _widen(process)
-        self._helper = _Helper(folder, process, shared)
+        self._helper = _Helper(folder, process, shared, _widen(process))
         waiting, self._waiting = self._waiting, []
         for target, content in waiting:
             self._send(target, content)
@@ -278,14 +313,28 @@ def _make(path: str, content: bytes) -> str:
     return path
 
 
-def _widen(process: subprocess.Popen[bytes]) -> None:
+def _widen(process: subprocess.Popen[bytes]) -> Callable[[], int] | None:
     """A pipe that holds a whole import of a thousand models, so that handing files over
-    seldom waits for the helper (Linux only; elsewhere the pipe keeps its size)."""
+    seldom waits for the helper; and how much room is left in it (Linux only: elsewhere the
+    pipe keeps its size, and None)."""
     try:
         import fcntl
+        import termios
 
-        size = getattr(fcntl, "F_SETPIPE_SZ", None)
-        if size is not None and process.stdin is not None:
-            fcntl.fcntl(process.stdin.fileno(), size, PIPE_BYTES)
-    except (ImportError, OSError):  # not allowed that much: the default size works too
-        pass
+        fd = process.stdin.fileno() if process.stdin is not None else -1
+        if hasattr(fcntl, "F_SETPIPE_SZ"):
+            with contextlib.suppress(OSError):  # not allowed that much: the default size works
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        size = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+        # Bytes in the pipe fill whole pages but the last of each write and the one being
+        # read: an eighth of the size is left spare, so that a write of what fits never waits.
+        usable, unread = size - size // 8, bytearray(4)
+
+        def room() -> int:
+            fcntl.ioctl(fd, termios.FIONREAD, unread)
+            return usable - int.from_bytes(unread, sys.byteorder)
+
+        room()  # the system answers for a pipe
+        return room
+    except (ImportError, AttributeError, OSError):
+        return None
