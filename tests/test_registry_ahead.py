@@ -10,6 +10,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -250,15 +251,15 @@ class _Meanwhile:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, at: int, then: Callable[[], None]):
         self.count = 0
-        real = ahead._make
+        real = ahead.write_new
 
-        def make(path: str, content: bytes) -> str:
+        def make(path: str, content: bytes, *args: Any, **kwargs: Any) -> None:
             self.count += 1
             if self.count == at:
                 then()
-            return real(path, content)
+            real(path, content, *args, **kwargs)
 
-        monkeypatch.setattr(ahead, "_make", make)
+        monkeypatch.setattr(ahead, "write_new", make)
 
 
 _RESUMES: list[threading.Timer] = []

@@ -53,6 +53,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modelops.registry.files import write_new
+
 START_AT = 64  # files: fewer are written sooner than a helper process starts
 CHUNK = 64 * 1024  # bytes handed to the helper at a time
 PIPE_BYTES = 1024 * 1024  # the pipe to the helper, widened where the system allows
@@ -248,16 +250,18 @@ class Ahead:
         while last:
             number, target = last[-1]
             if number < unsent:  # the helper has it: take it over while it has not reached it
-                if number <= helper.written() or not helper.running():
+                if not helper.running():
                     break
                 helper.take_over(number)
                 if number <= helper.written():
-                    break  # written meanwhile: the helper has reached this one
+                    break  # the helper has reached this one
             last.pop()
             content = self._sent[target][1]
             if not mine:
                 own.mkdir(exist_ok=True)  # a folder of its own: see the module's notes
-            mine[target] = (_make(f"{own}/{number}.tmp", content), content)
+            made = f"{own}/{number}.tmp"
+            write_new(made, content)  # as the helper makes its own
+            mine[target] = (made, content)
         if not helper.succeeded():
             return mine
         ready = {
@@ -298,19 +302,6 @@ class Ahead:
         self._handed += 1
         self._sent[target] = (number, content)
         self._helper.send(number, content)
-
-
-def _make(path: str, content: bytes) -> str:
-    """One file made in this process, as the helper makes its own."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    try:
-        view = memoryview(content)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fchmod(fd, 0o644)
-    finally:
-        os.close(fd)
-    return path
 
 
 def _widen(process: subprocess.Popen[bytes]) -> Callable[[], int] | None:

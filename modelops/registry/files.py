@@ -72,22 +72,29 @@ def write_files(
                     os.chmod(ahead[0], mode)
                 os.replace(ahead[0], path)
                 continue
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NO_FOLLOW, 0o600)
         try:
-            try:  # os calls, not a file object: each of those costs three more system calls
-                view = memoryview(content)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fchmod(fd, mode)
-                if durable:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
+            write_new(tmp, content, mode, durable=durable)
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+
+def write_new(path: str, content: bytes, mode: int = 0o644, *, durable: bool = False) -> None:
+    """Create `path`, which must not exist yet (nor be a link), holding `content` with `mode`:
+    the temporary file of a write. With os calls, not a file object: each of those costs three
+    more system calls."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NO_FOLLOW, 0o600)
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fchmod(fd, mode)
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows: callers check for links there
